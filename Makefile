@@ -1,0 +1,50 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FUNCTIONS := webhook kb_ingest crm_sync notify history_page
+
+.PHONY: install run test lint typecheck unit integration bench build validate deploy clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+run: install
+	$(BIN)/faqbot run
+
+lint: install
+	$(BIN)/ruff check shared functions tests
+
+typecheck: install
+	$(BIN)/mypy
+	@for f in $(FUNCTIONS); do $(BIN)/mypy --explicit-package-bases functions/$$f/app.py || exit 1; done
+
+unit: install
+	$(BIN)/pytest tests/unit -q
+
+integration: install
+	$(BIN)/pytest tests/integration -q
+
+test: lint typecheck
+	$(BIN)/pytest -q
+
+bench: install
+	$(BIN)/faqbot bench
+
+validate: install
+	$(BIN)/sam validate --lint -t infra/template.yaml
+
+build: install
+	$(BIN)/sam build -t infra/template.yaml
+
+deploy: build
+	$(BIN)/sam deploy --guided
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

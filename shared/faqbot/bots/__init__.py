@@ -1,0 +1,1 @@
+"""Client bots: their configuration and where it is stored."""

@@ -1,0 +1,193 @@
+"""Per-bot configuration: what a client's bot says, when it answers, where it escalates.
+
+Stored with the bot (the KB table's `config` item); secrets are never stored here, only the
+names of SSM parameters / Secrets Manager secrets that hold them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Platform(StrEnum):
+    MANYCHAT = "manychat"
+    SMARTSENDER = "smartsender"
+    WEB = "web"
+
+
+class Language(StrEnum):
+    RU = "ru"
+    UK = "uk"
+    EN = "en"
+
+
+class MatchThresholds(BaseModel):
+    """When the matcher answers, clarifies or hands off. Defaults are calibrated on data (see README)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    answer_min_score: float = Field(default=0.55, ge=0, le=1, description="top score needed to answer")
+    answer_min_margin: float = Field(default=0.12, ge=0, le=1, description="lead over the runner-up to answer")
+    clarify_min_score: float = Field(default=0.35, ge=0, le=1, description="score a choice needs to be offered")
+    clarify_max_choices: int = Field(default=3, ge=2, le=3)
+
+
+def _default_texts() -> dict[str, dict[Language, str]]:
+    return {
+        "handoff": {
+            Language.RU: "Спасибо за вопрос! Менеджер скоро ответит вам здесь.",
+            Language.UK: "Дякуємо за питання! Менеджер скоро відповість вам тут.",
+            Language.EN: "Thanks for your question! A manager will reply here shortly.",
+        },
+        "human": {
+            Language.RU: "Хорошо, зову менеджера — он ответит вам здесь в ближайшее время.",
+            Language.UK: "Добре, кличу менеджера — він відповість вам тут найближчим часом.",
+            Language.EN: "Sure, I'm calling a manager — they will reply here shortly.",
+        },
+        "clarify": {
+            Language.RU: "Уточните, пожалуйста, что вас интересует:",
+            Language.UK: "Уточніть, будь ласка, що саме вас цікавить:",
+            Language.EN: "Could you clarify which of these you mean?",
+        },
+        "clarify_numbered_hint": {
+            Language.RU: "Ответьте цифрой.",
+            Language.UK: "Відповідайте цифрою.",
+            Language.EN: "Reply with the number.",
+        },
+        "greeting": {
+            Language.RU: "Здравствуйте! Чем могу помочь? Задайте ваш вопрос.",
+            Language.UK: "Вітаю! Чим можу допомогти? Напишіть ваше питання.",
+            Language.EN: "Hello! How can I help? Ask me anything.",
+        },
+        "thanks": {
+            Language.RU: "Пожалуйста! Если будут ещё вопросы — пишите.",
+            Language.UK: "Будь ласка! Якщо будуть ще питання — пишіть.",
+            Language.EN: "You're welcome! Write if you have more questions.",
+        },
+        "bye": {
+            Language.RU: "Всего доброго! Будем рады помочь снова.",
+            Language.UK: "Гарного дня! Будемо раді допомогти знову.",
+            Language.EN: "Goodbye! Happy to help again.",
+        },
+        "ask_contact": {
+            Language.RU: "Оставьте, пожалуйста, номер телефона или e-mail, чтобы менеджер мог с вами связаться.",
+            Language.UK: "Залиште, будь ласка, номер телефону або e-mail, щоб менеджер міг з вами зв'язатися.",
+            Language.EN: "Please leave a phone number or e-mail so a manager can reach you.",
+        },
+    }
+
+
+class BotTexts(BaseModel):
+    """What the bot itself says, per language; the client may override any of them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    texts: dict[str, dict[Language, str]] = Field(default_factory=_default_texts)
+
+    def get(self, key: str, language: Language | str) -> str:
+        """The text for `key` in `language`, falling back to the other languages, then the default."""
+        lang = Language(language) if language in Language._value2member_map_ else Language.UK
+        for source in (self.texts.get(key, {}), _default_texts().get(key, {})):
+            for candidate in (lang, Language.UK, Language.RU, Language.EN):
+                if candidate in source:
+                    return source[candidate]
+        raise KeyError(key)
+
+
+class TelegramSettings(BaseModel):
+    """The managers' Telegram admin chat."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    chat_id: int | None = None
+    message_thread_id: int | None = None
+    bot_token_param: str | None = Field(default=None, description="SSM parameter / secret name of the bot token")
+    webhook_secret_param: str | None = Field(
+        default=None, description="SSM parameter holding Telegram's X-Telegram-Bot-Api-Secret-Token"
+    )
+    api_base_url: str = "https://api.telegram.org"
+
+
+class KommoSettings(BaseModel):
+    """Kommo (amoCRM) account and the pipeline/stage ids the bot uses."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = Field(description="account domain, e.g. https://mybiz.kommo.com")
+    token_param: str = Field(description="SSM parameter / secret name of the long-lived token")
+    pipeline_id: int | None = None
+    status_id: int | None = None
+    handoff_status_id: int | None = Field(default=None, description="stage such as 'Нужна помощь менеджера'")
+    responsible_user_id: int | None = None
+    create_task_on_handoff: bool = True
+    task_due_minutes: int = 30
+    add_transcript_note: bool = True
+    tags: list[str] = Field(default_factory=lambda: ["faqbot"])
+
+
+class GenericWebhookSettings(BaseModel):
+    """Any other CRM: events POSTed as JSON, signed with HMAC-SHA256."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str
+    secret_param: str
+
+
+class CrmSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kommo: KommoSettings | None = None
+    webhook: GenericWebhookSettings | None = None
+    required_fields: list[str] = Field(default_factory=lambda: ["name", "phone"])
+
+
+class ManyChatSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    wrapper_key: str | None = Field(default=None, description="key the flow wraps Full Contact Data under")
+    status_field: str = "faqbot_status"
+    takeover_tag: str = Field(default="human_takeover", description="tag the flow sets when a manager takes over")
+    resume_tag: str = Field(default="bot_resume", description="tag the flow sets to hand the chat back")
+    handoff_tag: str = "faqbot_handoff"
+    api_token_param: str | None = None
+
+
+class SmartSenderSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    chat_url_template: str | None = Field(
+        default=None, description="e.g. https://app.smartsender.com/chats/{contact_id}"
+    )
+    takeover_variable: str = "human_takeover"
+    resume_variable: str = "bot_resume"
+
+
+class BotConfig(BaseModel):
+    """Everything that makes one client's bot behave as that client wants."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bot_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    platform: Platform = Platform.MANYCHAT
+    display_name: str | None = None
+    language: Language = Language.UK
+    timezone: str = "Europe/Kyiv"
+    enabled: bool = True
+    webhook_secret_param: str | None = Field(
+        default=None, description="SSM parameter / secret name holding the webhook secret"
+    )
+    thresholds: MatchThresholds = Field(default_factory=MatchThresholds)
+    texts: BotTexts = Field(default_factory=BotTexts)
+    pause_timeout_minutes: int | None = Field(default=24 * 60, description="None: paused until resumed")
+    transcript_retention_days: int = 180
+    kb_versions_kept: int = 5
+    history_link_ttl_hours: int = 72
+    manychat: ManyChatSettings = Field(default_factory=ManyChatSettings)
+    smartsender: SmartSenderSettings = Field(default_factory=SmartSenderSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    crm: CrmSettings = Field(default_factory=CrmSettings)
+    kb_source_url: str | None = None
+    site_origins: list[str] = Field(default_factory=list)

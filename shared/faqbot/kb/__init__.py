@@ -1,0 +1,1 @@
+"""Knowledge base: spreadsheet ingest, versioned storage and the matcher."""

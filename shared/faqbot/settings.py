@@ -1,0 +1,82 @@
+"""Environment settings, one model per function, read once per warm container at call time.
+
+The names are the environment variables `infra/template.yaml` sets on each function (and the
+local stack sets from the same template).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class _Base(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    stage: str = "dev"
+    kb_table_name: str = "KbTable"
+
+
+class WebhookSettings(_Base):
+    conversations_table_name: str = "ConversationsTable"
+    idempotency_table_name: str = "IdempotencyTable"
+    escalations_queue_url: str = ""
+    crm_queue_url: str = ""
+    max_body_bytes: int = 64 * 1024
+
+
+class IngestSettings(_Base):
+    kb_bucket_name: str = "KbBucket"
+    max_file_bytes: int = 5 * 1024 * 1024
+    max_rows: int = 5000
+
+
+class NotifySettings(_Base):
+    conversations_table_name: str = "ConversationsTable"
+    idempotency_table_name: str = "IdempotencyTable"
+    public_base_url: str = ""
+    history_signing_key_param: str = ""
+
+
+class CrmSyncSettings(_Base):
+    conversations_table_name: str = "ConversationsTable"
+    idempotency_table_name: str = "IdempotencyTable"
+    public_base_url: str = ""
+    history_signing_key_param: str = ""
+
+
+class HistorySettings(_Base):
+    conversations_table_name: str = "ConversationsTable"
+    history_signing_key_param: str = ""
+
+
+@cache
+def webhook_settings() -> WebhookSettings:
+    return WebhookSettings()
+
+
+@cache
+def ingest_settings() -> IngestSettings:
+    return IngestSettings()
+
+
+@cache
+def notify_settings() -> NotifySettings:
+    return NotifySettings()
+
+
+@cache
+def crm_sync_settings() -> CrmSyncSettings:
+    return CrmSyncSettings()
+
+
+@cache
+def history_settings() -> HistorySettings:
+    return HistorySettings()
+
+
+def reset() -> None:
+    """Forget cached settings (tests and the local stack change the environment)."""
+    for getter in (webhook_settings, ingest_settings, notify_settings, crm_sync_settings, history_settings):
+        getter.cache_clear()
