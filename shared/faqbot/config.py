@@ -17,6 +17,19 @@ class Platform(StrEnum):
     WEB = "web"
 
 
+class Channel(StrEnum):
+    """The messenger the customer writes from (behind ManyChat / SmartSender)."""
+
+    INSTAGRAM = "instagram"
+    WHATSAPP = "whatsapp"
+    TELEGRAM = "telegram"
+    MESSENGER = "messenger"
+    VIBER = "viber"
+    TIKTOK = "tiktok"
+    WEB = "web"
+    UNKNOWN = "unknown"
+
+
 class Language(StrEnum):
     RU = "ru"
     UK = "uk"
@@ -24,13 +37,21 @@ class Language(StrEnum):
 
 
 class MatchThresholds(BaseModel):
-    """When the matcher answers, clarifies or hands off. Defaults are calibrated on data (see README)."""
+    """When the matcher answers, clarifies or hands off.
+
+    Defaults are calibrated on the benchmark KBs (`faqbot bench` prints the fit and its
+    leave-one-KB-out check); a bot may override any of them.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    answer_min_score: float = Field(default=0.55, ge=0, le=1, description="top score needed to answer")
-    answer_min_margin: float = Field(default=0.12, ge=0, le=1, description="lead over the runner-up to answer")
-    clarify_min_score: float = Field(default=0.35, ge=0, le=1, description="score a choice needs to be offered")
+    answer_min_score: float = Field(default=0.2, ge=0, le=1, description="top score needed to answer")
+    answer_min_margin: float = Field(default=0.06, ge=0, le=1, description="lead over the runner-up to answer")
+    answer_min_coverage: float = Field(
+        default=0.4, ge=0, le=1, description="share of the message the answer must explain (the rest is unknown to it)"
+    )
+    clarify_min_score: float = Field(default=0.05, ge=0, le=1, description="top score needed to offer choices")
+    clarify_window: float = Field(default=0.5, ge=0, le=1, description="choices score within this of the top")
     clarify_max_choices: int = Field(default=3, ge=2, le=3)
 
 
@@ -107,7 +128,10 @@ class TelegramSettings(BaseModel):
     webhook_secret_param: str | None = Field(
         default=None, description="SSM parameter holding Telegram's X-Telegram-Bot-Api-Secret-Token"
     )
-    api_base_url: str = "https://api.telegram.org"
+    api_base_url: str = Field(
+        default="https://api.telegram.org",
+        description="Bot API base URL (a test or staging set-up may point elsewhere)",
+    )
 
 
 class KommoSettings(BaseModel):
@@ -125,6 +149,11 @@ class KommoSettings(BaseModel):
     task_due_minutes: int = 30
     add_transcript_note: bool = True
     tags: list[str] = Field(default_factory=lambda: ["faqbot"])
+    max_requests_per_second: float = Field(
+        default=3.5,
+        gt=0,
+        description="per crm_sync container; Kommo allows 7/s per account and up to 2 containers run at once",
+    )
 
 
 class GenericWebhookSettings(BaseModel):
@@ -132,8 +161,9 @@ class GenericWebhookSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str
-    secret_param: str
+    url: str = Field(description="where events are POSTed (https in production)")
+    secret_param: str = Field(description="SSM parameter / secret name of the HMAC signing secret")
+    timeout_seconds: float = Field(default=10.0, gt=0, le=30)
 
 
 class CrmSettings(BaseModel):
@@ -148,10 +178,14 @@ class ManyChatSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     wrapper_key: str | None = Field(default=None, description="key the flow wraps Full Contact Data under")
-    status_field: str = "faqbot_status"
+    status_field: str = Field(default="faqbot_status", description="custom field set to the reply status; empty: none")
     takeover_tag: str = Field(default="human_takeover", description="tag the flow sets when a manager takes over")
     resume_tag: str = Field(default="bot_resume", description="tag the flow sets to hand the chat back")
-    handoff_tag: str = "faqbot_handoff"
+    handoff_tag: str = Field(default="faqbot_handoff", description="tag added on handoff; empty: none")
+    choice_target: str | None = Field(
+        default=None,
+        description="node name (or flow ns 'content…') that clarify quick replies go to; None: numbered text only",
+    )
     api_token_param: str | None = None
 
 

@@ -6,6 +6,8 @@ prefixed `secretsmanager:` is a Secrets Manager secret. Reads are cached (Powert
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools.utilities import parameters
 
 from faqbot import aws
@@ -21,12 +23,10 @@ class SecretNotFound(LookupError):
 class SecretStore:
     """Reads and writes named secrets; the providers take the boto3 clients they use."""
 
-    def __init__(self, ssm_client: object | None = None, secrets_client: object | None = None) -> None:
-        self._ssm = parameters.SSMProvider(boto3_client=ssm_client or aws.client("ssm"))  # type: ignore[arg-type]
-        self._sm = parameters.SecretsProvider(
-            boto3_client=secrets_client or aws.client("secretsmanager")  # type: ignore[arg-type]
-        )
+    def __init__(self, ssm_client: Any = None, secrets_client: Any = None) -> None:
         self._ssm_client = ssm_client or aws.client("ssm")
+        self._ssm = parameters.SSMProvider(boto3_client=self._ssm_client)
+        self._sm = parameters.SecretsProvider(boto3_client=secrets_client or aws.client("secretsmanager"))
 
     def get(self, name: str, *, max_age: int = CACHE_SECONDS) -> str:
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -16,6 +17,8 @@ class _Base(BaseSettings):
 
     stage: str = "dev"
     kb_table_name: str = "KbTable"
+    # "console" under the local stack: calls of bots without credentials go to the console outbox.
+    outbox: str = Field(default="", validation_alias="FAQBOT_OUTBOX")
 
 
 class WebhookSettings(_Base):
@@ -30,6 +33,10 @@ class IngestSettings(_Base):
     kb_bucket_name: str = "KbBucket"
     max_file_bytes: int = 5 * 1024 * 1024
     max_rows: int = 5000
+    max_cell_chars: int = 8000
+    # Hosts a connected KB source (`kb_source_url`) may be on although private or plain http:
+    # comma-separated, e.g. "127.0.0.1" for the local stack and tests. Empty in production.
+    kb_source_allow_hosts: str = ""
 
 
 class NotifySettings(_Base):
@@ -37,6 +44,8 @@ class NotifySettings(_Base):
     idempotency_table_name: str = "IdempotencyTable"
     public_base_url: str = ""
     history_signing_key_param: str = ""
+    # Records that can never succeed (e.g. the bot was removed from the chat) go here at once, with the reason.
+    dlq_url: str = ""
 
 
 class CrmSyncSettings(_Base):
@@ -44,6 +53,8 @@ class CrmSyncSettings(_Base):
     idempotency_table_name: str = "IdempotencyTable"
     public_base_url: str = ""
     history_signing_key_param: str = ""
+    # Records that can never succeed (e.g. the bot was removed from the chat) go here at once, with the reason.
+    dlq_url: str = ""
 
 
 class HistorySettings(_Base):

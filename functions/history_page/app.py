@@ -1,0 +1,63 @@
+"""history_page: the signed transcript pages (`GET /history/{token}`), an ASGI app run through Mangum.
+
+The app itself is `faqbot.history.web`; this handler only builds it once per warm container.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from faqbot import aws
+from faqbot.bots.registry import BotRegistry
+from faqbot.conversation.store import ConversationStore
+from faqbot.history.links import SigningKeySource
+from faqbot.history.web import create_app
+from faqbot.settings import history_settings
+from mangum import Mangum
+
+logger = Logger(service="history_page")
+copy_config_to_registered_loggers(source_logger=logger, include={"faqbot"})
+_handler: Mangum | None = None
+T = TypeVar("T")
+
+
+def asgi_handler() -> Mangum:
+    """The app and its clients, built at first use (settings are read at call time, not import time)."""
+    global _handler
+    if _handler is None:
+        settings = history_settings()
+        app = create_app(
+            ConversationStore(aws.dynamodb().Table(settings.conversations_table_name)),
+            SigningKeySource.from_parameter(settings.history_signing_key_param),
+            BotRegistry(aws.dynamodb().Table(settings.kb_table_name)),
+        )
+        _handler = Mangum(app, lifespan="off")
+    return _handler
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Mangum declares its own LambdaContext protocol; Powertools' class has the same attributes.
+    return _with_event_loop(lambda: asgi_handler()(event, context))  # type: ignore[arg-type]
+
+
+def _with_event_loop(call: Callable[[], T]) -> T:
+    """Mangum runs the app on the thread's current event loop. Lambda calls us on the main thread, which has
+    one; the local stack calls from its HTTP server's worker threads, which get a loop for the call."""
+    try:
+        asyncio.get_event_loop()
+    except RuntimeError:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            return call()
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+    return call()

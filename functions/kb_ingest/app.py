@@ -1,0 +1,85 @@
+"""kb_ingest: a spreadsheet put under `kb/<bot_id>/` in the KB bucket rebuilds that bot's knowledge base.
+
+Its schedule (`{"action": "kb_sync"}`) fetches every bot's connected sheet (`kb_source_url`) and puts
+a changed one under `kb/<bot_id>/`, which then comes back here as an ordinary upload.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.parser.models import S3Model
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from faqbot import aws
+from faqbot.bots.registry import BotRegistry
+from faqbot.kb.ingest import SkippedUpload, ingest_object, limits_from_settings
+from faqbot.kb.store import KnowledgeBaseStore
+from faqbot.kb.sync import KbSync, is_sync_event
+from faqbot.settings import IngestSettings, ingest_settings
+
+logger = Logger(service="kb_ingest")
+metrics = Metrics(namespace="faqbot", service="kb_ingest")
+tracer = Tracer(service="kb_ingest")
+_METRIC_BY_STATUS = {"activated": "KbActivated", "rejected": "KbRejected", "superseded": "KbSuperseded"}
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = ingest_settings()
+    if is_sync_event(event):
+        return sync_sources(settings)
+    table = aws.dynamodb().Table(settings.kb_table_name)
+    store, registry, s3 = KnowledgeBaseStore(table), BotRegistry(table), aws.client("s3")
+    results = []
+    for record in parse(event=event, model=S3Model).Records:
+        if record.s3.object is None:
+            continue  # not an object event (e.g. a test notification)
+        bucket, key = record.s3.bucket.name, unquote_plus(record.s3.object.key)  # S3 URL-encodes keys
+        try:
+            result = ingest_object(
+                s3, bucket, key, store=store, registry=registry, limits=limits_from_settings(settings)
+            )
+        except SkippedUpload as exc:
+            logger.warning("skipped upload", extra={"bucket": bucket, "key": key, "reason": str(exc)})
+            metrics.add_metric(name="KbSkipped", unit=MetricUnit.Count, value=1)
+            continue
+        activation = result.report.activation
+        status = activation.status if activation else "checked"
+        metrics.add_metric(name=_METRIC_BY_STATUS.get(status, "KbChecked"), unit=MetricUnit.Count, value=1)
+        logger.info(
+            "kb upload processed",
+            extra={
+                "bot_id": result.upload.bot_id,
+                "key": key,
+                "status": status,
+                "version": activation.version if activation else None,
+                "errors": len(result.report.errors),
+                "warnings": len(result.report.warnings),
+                "report_key": result.report_key,
+            },
+        )
+        results.append({"key": key, "status": status, "report_key": result.report_key})
+    return {"results": results}
+
+
+def sync_sources(settings: IngestSettings) -> dict[str, Any]:
+    """The scheduled run: every bot with a connected sheet; a changed one is uploaded (and ingested by S3's event)."""
+    registry = BotRegistry(aws.dynamodb().Table(settings.kb_table_name), cache_seconds=0)
+    sync = KbSync.from_settings(settings)
+    try:
+        results = sync.sync_all(registry.list())
+    finally:
+        sync.close()
+    synced = []
+    for result in results:
+        metrics.add_metric(name=f"KbSource{result.status.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
+        reason = result.error.reason if result.error else None
+        logger.info("kb source synced", extra={"bot_id": result.bot_id, "status": result.status, "reason": reason})
+        synced.append({"bot_id": result.bot_id, "status": result.status, "reason": reason})
+    return {"synced": synced}

@@ -1,0 +1,209 @@
+"""The webhook function's domain entry: platform body in → reply body out, once per platform request.
+
+`functions/webhook/app.py` does HTTP (routes, size, JSON, status codes); this module does the rest:
+authenticate, parse the platform's body, handle the message once (Powertools idempotency on the
+IdempotencyTable: a retried request gets the stored reply and causes no second transcript entry or
+event), and render the reply for the platform and channel. Built once per warm container by
+`Webhook.from_settings`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+)
+
+from faqbot import aws
+from faqbot.bots.auth import BotAuthenticator
+from faqbot.bots.registry import BotRegistry
+from faqbot.channels import manychat, smartsender
+from faqbot.channels.models import BotReply, InboundMessage, ReplyStatus
+from faqbot.config import BotConfig
+from faqbot.conversation.knowledge import MatcherCache
+from faqbot.conversation.publisher import EventPublisher
+from faqbot.conversation.service import ConversationService, PendingReply
+from faqbot.conversation.store import Contact, ConversationStore
+from faqbot.events import EscalationReason
+from faqbot.kb.store import KnowledgeBaseStore
+from faqbot.secrets import SecretStore
+from faqbot.settings import WebhookSettings
+
+logger = logging.getLogger(__name__)
+
+# A platform retries within seconds; a customer repeating the same words minutes later is a new message.
+DEDUP_SECONDS = 60
+IO_THREADS = 6
+
+Handle = Callable[..., dict[str, Any]]
+
+
+class RequestInProgress(RuntimeError):
+    """The same platform request is being handled right now (a retry overtook the original): HTTP 409."""
+
+
+class Webhook:
+    def __init__(
+        self,
+        *,
+        auth: BotAuthenticator,
+        service: ConversationService,
+        store: ConversationStore,
+        kb: KnowledgeBaseStore,
+        idempotency: DynamoDBPersistenceLayer | None,
+        executor: Executor,
+        dedup_seconds: int = DEDUP_SECONDS,
+    ) -> None:
+        self.auth = auth
+        self._executor = executor
+        self._service = service
+        self._store = store
+        self._kb = kb
+        self._idempotency_config = IdempotencyConfig(expires_after_seconds=dedup_seconds)
+        self._handle_once: Handle | None = None
+        if idempotency is not None:
+            self._handle_once = idempotent_function(
+                self._handle,
+                data_keyword_argument="request_key",
+                persistence_store=idempotency,
+                config=self._idempotency_config,
+                key_prefix="faqbot.webhook.message",
+            )
+
+    @classmethod
+    def from_settings(cls, settings: WebhookSettings) -> Webhook:
+        dynamodb = aws.dynamodb()
+        kb = KnowledgeBaseStore(dynamodb.Table(settings.kb_table_name))
+        store = ConversationStore(dynamodb.Table(settings.conversations_table_name))
+        publisher = EventPublisher(
+            aws.client("sqs"),
+            escalations_queue_url=settings.escalations_queue_url,
+            crm_queue_url=settings.crm_queue_url,
+        )
+        # One message's reads and writes (contact, transcript, queues) run concurrently; boto3 clients are
+        # thread-safe, and each write builds its own request.
+        executor = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="faqbot-io")
+        return cls(
+            auth=BotAuthenticator(
+                BotRegistry(dynamodb.Table(settings.kb_table_name)), SecretStore(), stage=settings.stage
+            ),
+            service=ConversationService(store=store, matchers=MatcherCache(kb), publisher=publisher, executor=executor),
+            executor=executor,
+            store=store,
+            kb=kb,
+            idempotency=DynamoDBPersistenceLayer(
+                table_name=settings.idempotency_table_name, boto3_client=aws.client("dynamodb")
+            ),
+        )
+
+    def register_lambda_context(self, context: Any) -> None:
+        """Lets idempotency expire an in-progress record when the invocation times out."""
+        self._idempotency_config.register_lambda_context(context)
+
+    # ---- platforms ----------------------------------------------------------------------------------
+
+    def manychat(self, bot: BotConfig, body: Any, *, channel: str | None = None) -> tuple[dict[str, Any], BotReply]:
+        """ManyChat's Full Contact Data → (Dynamic Block, the reply)."""
+        message = manychat.parse_contact(body, settings=bot.manychat, channel_param=channel)
+        reply = self.handle(bot, message)
+        return manychat.render_dynamic_block(reply, channel=message.channel, settings=bot.manychat), reply
+
+    def smartsender(self, bot: BotConfig, body: Any, *, channel: str | None = None) -> tuple[dict[str, Any], BotReply]:
+        """The documented SmartSender body → (response for "Соответствия", the reply)."""
+        message = smartsender.parse_request(body, settings=bot.smartsender, channel_param=channel)
+        if message.chat_url is None:
+            chat_url = smartsender.chat_url_for(bot.smartsender, message.contact_id)
+            message = message.model_copy(update={"chat_url": chat_url})
+        reply = self.handle(bot, message)
+        return smartsender.render_response(reply, channel=message.channel), reply
+
+    # ---- one message, once ----------------------------------------------------------------------------
+
+    def handle(self, bot: BotConfig, message: InboundMessage) -> BotReply:
+        """The reply to `message`; a repeat of the same platform request returns the first reply unchanged."""
+        key = {
+            "bot": bot.bot_id,
+            "platform": message.platform.value,
+            "contact": message.contact_id,
+            "text": message.text,
+            "message_id": message.message_id,
+            "takeover": message.takeover is not None,
+            "resume": message.resume is not None,
+        }
+        # The contact is read while idempotency records the request: two round trips in the time of one.
+        contact = self._executor.submit(self._store.get_contact, bot.bot_id, message.contact_id)
+        started: list[PendingReply] = []
+        degraded = False
+        if self._handle_once is None:
+            result = self._handle(request_key=key, bot=bot, message=message, contact=contact, started=started)
+        else:
+            try:
+                result = self._handle_once(request_key=key, bot=bot, message=message, contact=contact, started=started)
+            except IdempotencyAlreadyInProgressError as exc:
+                raise RequestInProgress("this message is already being answered") from exc
+            except IdempotencyPersistenceLayerError:
+                logger.exception("idempotency table unavailable; bot %s's message is handled without it", bot.bot_id)
+                started.clear()
+                degraded = True
+                result = self._handle(request_key=key, bot=bot, message=message, contact=contact, started=started)
+        reply = started[0].finish() if started else BotReply.model_validate(result)  # wait for this turn's writes
+        return reply.model_copy(update={"degraded": True}) if degraded else reply
+
+    def _handle(
+        self,
+        *,
+        request_key: dict[str, Any],
+        bot: BotConfig,
+        message: InboundMessage,
+        contact: Future[Contact | None],
+        started: list[PendingReply],
+    ) -> dict[str, Any]:
+        """Decide the reply (what idempotency stores); `handle` waits for the writes it started."""
+        try:
+            pending = self._service.start(bot, message, contact=contact.result)
+        except Exception:
+            # A bug must not leave the customer without an answer: say a manager will reply.
+            logger.exception("conversation failed for bot %s; replying with the handoff text", request_key["bot"])
+            return fallback_reply(bot).model_dump(mode="json")
+        started.append(pending)
+        return pending.reply.model_dump(mode="json")
+
+    # ---- managing -------------------------------------------------------------------------------------
+
+    def resume(self, bot: BotConfig, contact_id: str, *, by: str) -> dict[str, Any]:
+        resumed = self._store.resume(bot.bot_id, contact_id, by=by, retention_days=bot.transcript_retention_days)
+        return {"bot_id": bot.bot_id, "contact_id": contact_id, "resumed": resumed}
+
+    def health(self, bot: BotConfig) -> dict[str, Any]:
+        active = self._kb.active(bot.bot_id)
+        kb = (
+            None
+            if active is None
+            else {
+                "version": active.version,
+                "entry_count": active.entry_count,
+                "activated_at": active.activated_at.isoformat(),
+            }
+        )
+        return {"bot_id": bot.bot_id, "enabled": bot.enabled, "platform": bot.platform.value, "kb": kb}
+
+
+def fallback_reply(bot: BotConfig) -> BotReply:
+    """The handoff text in the bot's language: what the customer gets when everything else failed."""
+    return BotReply(
+        status=ReplyStatus.HANDOFF,
+        language=bot.language,
+        texts=(bot.texts.get("handoff", bot.language),),
+        handoff_reason=EscalationReason.NO_ANSWER,
+        degraded=True,
+    )

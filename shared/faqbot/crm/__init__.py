@@ -1,0 +1,1 @@
+"""CRM sync: leads, escalations and transcripts to Kommo or to a generic signed webhook."""

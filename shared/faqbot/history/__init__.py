@@ -1,0 +1,1 @@
+"""Signed, expiring links to pages about one bot: a contact's transcript (history) and the playground."""

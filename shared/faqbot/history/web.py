@@ -1,0 +1,272 @@
+"""The history_page web app (ASGI, Starlette): signed transcript pages, served through Mangum on Lambda.
+
+Routes: `GET /history/{token}` (optional `?before=<cursor>` for earlier messages). The playground
+(`/try/...`) joins later through `create_app(extra_routes=...)` and the helpers here (`render`,
+`content_security_policy`, `verified_claims`).
+
+Every response (errors included) carries `Cache-Control: no-store`, `X-Robots-Tag: noindex`, a strict
+CSP with a per-request nonce for our own inline style, `Referrer-Policy: no-referrer` and
+`X-Content-Type-Options: nosniff`. Token problems are 403 pages, an unknown contact a 404 page;
+error pages never show transcript data.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any, Protocol
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from faqbot.bots.registry import BotRegistry, UnknownBot
+from faqbot.config import BotConfig, Language
+from faqbot.conversation.store import Contact, StoredMessage
+from faqbot.history.labels import Labels, labels_for, reader_language
+from faqbot.history.links import (
+    BadSignature,
+    BadSigningKey,
+    ExpiredToken,
+    InvalidToken,
+    SigningKeys,
+    SigningKeySource,
+    TokenClaims,
+    TokenPurpose,
+    verify_token,
+)
+from faqbot.history.transcript import build_transcript_page
+from faqbot.secrets import SecretNotFound
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PAGE_SIZE = 200
+_CURSOR = re.compile(r"^msg#\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z#\d{6}$")
+
+Clock = Callable[[], datetime]
+
+
+class TranscriptReader(Protocol):
+    """What the page reads (`faqbot.conversation.store.ConversationStore` is one)."""
+
+    def get_contact(self, bot_id: str, contact_id: str) -> Contact | None: ...
+
+    def messages(
+        self,
+        bot_id: str,
+        contact_id: str,
+        *,
+        limit: int | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        newest_first: bool = False,
+    ) -> list[StoredMessage]: ...
+
+
+class BotConfigs(Protocol):
+    def get(self, bot_id: str) -> BotConfig: ...
+
+
+class PageError(Exception):
+    """Ends a request with an error page: `kind` picks its words (error.<kind>.title/body)."""
+
+    def __init__(self, status: int, kind: str, *, language: Language | None = None) -> None:
+        super().__init__(kind)
+        self.status = status
+        self.kind = kind
+        self.language = language
+
+
+# ---- security headers ---------------------------------------------------------------------------------
+
+
+def content_security_policy(nonce: str, *, scripts: bool = False, connect_self: bool = False) -> str:
+    """Nothing loads but our own nonce'd inline style (and script, for pages that need one) and data: images."""
+    directives = [
+        "default-src 'none'",
+        f"style-src 'nonce-{nonce}'",
+        "img-src data:",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+    if scripts:
+        directives.append(f"script-src 'nonce-{nonce}'")
+    if connect_self:
+        directives.append("connect-src 'self'")
+    return "; ".join(directives)
+
+
+def _base_headers(nonce: str) -> dict[str, str]:
+    return {
+        "Cache-Control": "no-store",
+        "X-Robots-Tag": "noindex, nofollow",
+        "Content-Security-Policy": content_security_policy(nonce),
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+    }
+
+
+class SecurityHeaders:
+    """ASGI middleware, outermost: a CSP nonce per request (`request.state.csp_nonce`) and the headers on every
+    response. A route may set its own `Content-Security-Policy` (with the same nonce); the rest are enforced."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        nonce = secrets.token_urlsafe(18)
+        scope.setdefault("state", {})["csp_nonce"] = nonce
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in _base_headers(nonce).items():
+                    if name == "Content-Security-Policy" and name in headers:
+                        continue
+                    headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+# ---- rendering ----------------------------------------------------------------------------------------
+
+
+@cache
+def templates() -> Environment:
+    """Autoescaping everywhere: customer text is untrusted."""
+    return Environment(
+        loader=PackageLoader("faqbot.history", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render(request: Request, template: str, context: Mapping[str, Any], *, status: int = 200) -> HTMLResponse:
+    """An HTML page with the request's CSP nonce."""
+    html = templates().get_template(template).render(nonce=request.state.csp_nonce, **context)
+    return HTMLResponse(html, status_code=status)
+
+
+def error_page(request: Request, status: int, kind: str, *, language: Language | None = None) -> HTMLResponse:
+    t = _labels(request, language)
+    context = {"t": t, "title": t[f"error.{kind}.title"], "body": t[f"error.{kind}.body"]}
+    return render(request, "error.html.j2", context, status=status)
+
+
+def _labels(request: Request, fallback: Language | None = None) -> Labels:
+    return labels_for(reader_language(request.headers.get("accept-language"), fallback))
+
+
+# ---- the app ------------------------------------------------------------------------------------------
+
+
+def verified_claims(keys: SigningKeySource, token: str, purpose: TokenPurpose, now: datetime) -> TokenClaims:
+    """Verify, re-reading the keys once if the signature fails (a link signed right after a key rotation)."""
+    try:
+        return verify_token(keys.get(), token, purpose, now)
+    except BadSignature:
+        fresh = keys.reload()
+        if fresh is None:
+            raise
+        return verify_token(fresh, token, purpose, now)
+
+
+def create_app(
+    store: TranscriptReader,
+    keys: SigningKeys | SigningKeySource,
+    registry: BotConfigs | BotRegistry,
+    *,
+    clock: Clock = lambda: datetime.now(UTC),
+    page_size: int = DEFAULT_PAGE_SIZE,
+    extra_routes: Sequence[BaseRoute] = (),
+) -> SecurityHeaders:
+    """The ASGI app history_page serves (under Mangum on Lambda, uvicorn or the local stack elsewhere)."""
+    key_source = keys if isinstance(keys, SigningKeySource) else SigningKeySource.fixed(keys)
+
+    async def history(request: Request) -> Response:
+        return _history_page(request, store, key_source, registry, clock(), page_size)
+
+    async def page_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, PageError)
+        return error_page(request, exc.status, exc.kind, language=exc.language)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 400
+        return error_page(request, status, "not_found" if status == 404 else "bad_request")
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        logger.exception("history page failed")
+        return error_page(request, 500, "unavailable")
+
+    app = Starlette(
+        routes=[Route("/history/{token}", history, methods=["GET"]), *extra_routes],
+        exception_handlers={PageError: page_error, HTTPException: http_error, Exception: server_error},
+    )
+    return SecurityHeaders(app)
+
+
+def _history_page(
+    request: Request,
+    store: TranscriptReader,
+    keys: SigningKeySource,
+    registry: BotConfigs | BotRegistry,
+    now: datetime,
+    page_size: int,
+) -> Response:
+    token = request.path_params["token"]
+    try:
+        claims = verified_claims(keys, token, TokenPurpose.HISTORY, now)
+    except ExpiredToken:
+        logger.info("expired history token")
+        raise PageError(403, "expired") from None
+    except InvalidToken as exc:
+        logger.info("refused history token", extra={"reason": str(exc)})
+        raise PageError(403, "invalid") from None
+    except (SecretNotFound, BadSigningKey):
+        logger.exception("history signing key unavailable (HISTORY_SIGNING_KEY_PARAM)")
+        raise PageError(503, "unavailable") from None
+    assert claims.contact_id is not None  # history tokens always name a contact
+
+    before = request.query_params.get("before") or None
+    if before is not None and not _CURSOR.fullmatch(before):
+        raise PageError(400, "bad_request")
+    try:
+        config = registry.get(claims.bot_id)
+    except UnknownBot:
+        raise PageError(404, "not_found") from None
+    contact = store.get_contact(claims.bot_id, claims.contact_id)
+    if contact is None:
+        raise PageError(404, "not_found", language=config.language)
+
+    newest = store.messages(claims.bot_id, claims.contact_id, limit=page_size + 1, before=before, newest_first=True)
+    shown = list(reversed(newest[:page_size]))
+    earlier_cursor = shown[0].sk if len(newest) > page_size else None
+    t = _labels(request, config.language)
+    page = build_transcript_page(
+        config,
+        contact,
+        shown,
+        labels=t,
+        valid_until=claims.expires_at,
+        now=now,
+        earlier_cursor=earlier_cursor,
+        is_earlier_page=before is not None,
+    )
+    return render(request, "history.html.j2", {"t": t, "page": page, "token": token})

@@ -1,0 +1,1 @@
+"""Managers: escalation notifications in the Telegram admin chat, and the chat's Resume button."""

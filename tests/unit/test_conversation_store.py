@@ -1,0 +1,175 @@
+"""ConversationStore: contacts, pause/resume, once-only lead marking, transcript order, TTL filtering.
+
+Runs on moto and on AWS's DynamoDB Local (conditional writes and update expressions must hold on both).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from faqbot.config import Channel, Platform
+from faqbot.conversation.store import ConversationStore, EventKind, PendingClarify, Role, StoredMessage
+
+T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def table(dynamodb_backend: Any) -> Any:
+    """The template's conversations table, on moto and on AWS's DynamoDB Local."""
+    return dynamodb_backend.Table("ConversationsTable")
+
+
+@pytest.fixture
+def store(table: Any, clock: Clock) -> ConversationStore:
+    return ConversationStore(table, clock=clock)
+
+
+def test_update_contact_keeps_known_facts_and_counts_messages(store: ConversationStore) -> None:
+    # given
+    store.update_contact(
+        "demo", "42", name="Олена", channel=Channel.INSTAGRAM, platform=Platform.MANYCHAT, count_messages=1
+    )
+    # when: a later message knows the phone but not the name
+    contact = store.update_contact("demo", "42", phone="+380671234567", count_messages=1)
+    # then
+    assert (contact.name, contact.phone, contact.channel, contact.message_count) == (
+        "Олена",
+        "+380671234567",
+        Channel.INSTAGRAM,
+        2,
+    )
+    assert store.get_contact("demo", "42") == contact
+
+
+def test_pause_until_a_time_then_it_times_out(store: ConversationStore, clock: Clock) -> None:
+    # given
+    store.update_contact("demo", "42")
+    store.pause("demo", "42", until=T0 + timedelta(hours=1), reason="no_answer", by="bot")
+    # when / then
+    contact = store.get_contact("demo", "42")
+    assert contact is not None and contact.is_paused(T0 + timedelta(minutes=59))
+    assert not contact.is_paused(T0 + timedelta(minutes=61))
+
+
+def test_pause_without_end_lasts_until_resumed_and_both_are_in_the_transcript(store: ConversationStore) -> None:
+    # given
+    store.pause("demo", "42", until=None, reason="takeover", by="platform")
+    assert store.get_contact("demo", "42").is_paused(T0 + timedelta(days=365))  # type: ignore[union-attr]
+    # when
+    first = store.resume("demo", "42", by="Olena (manager)")
+    second = store.resume("demo", "42", by="Olena (manager)")
+    # then
+    assert (first, second) == (True, False)
+    assert not store.get_contact("demo", "42").paused  # type: ignore[union-attr]
+    kinds = [(m.kind, m.detail) for m in store.messages("demo", "42")]
+    assert kinds == [
+        (EventKind.PAUSED, "takeover by platform"),
+        (EventKind.RESUMED, "resumed by Olena (manager)"),
+    ]
+
+
+def test_resume_of_an_unknown_contact_creates_nothing(store: ConversationStore) -> None:
+    assert store.resume("demo", "nobody", by="cli") is False
+    assert store.get_contact("demo", "nobody") is None
+
+
+def test_lead_is_marked_sent_only_once(store: ConversationStore) -> None:
+    # given
+    store.update_contact("demo", "42")
+    # when
+    results = [store.mark_lead_sent("demo", "42") for _ in range(3)]
+    # then
+    assert results == [True, False, False]
+    assert store.get_contact("demo", "42").lead_sent_at == T0  # type: ignore[union-attr]
+
+
+def test_unmarked_lead_can_be_marked_again(store: ConversationStore) -> None:
+    store.update_contact("demo", "42")
+    assert store.mark_lead_sent("demo", "42")
+    store.unmark_lead_sent("demo", "42")
+    assert store.mark_lead_sent("demo", "42")
+
+
+def test_transcript_event_claimed_once_per_window(store: ConversationStore, clock: Clock) -> None:
+    store.update_contact("demo", "42")
+    assert store.claim_transcript_event("demo", "42", window_seconds=300)
+    clock.now = T0 + timedelta(seconds=299)
+    assert not store.claim_transcript_event("demo", "42", window_seconds=300)
+    clock.now = T0 + timedelta(seconds=301)
+    assert store.claim_transcript_event("demo", "42", window_seconds=300)
+
+
+def test_messages_in_time_order_with_limit_cursor_and_newest_first(store: ConversationStore, clock: Clock) -> None:
+    # given: two messages with the same timestamp, then later ones
+    store.append_messages(
+        "demo",
+        "42",
+        [
+            StoredMessage(at=T0, role=Role.CUSTOMER, text="скільки коштує?"),
+            StoredMessage(at=T0, role=Role.BOT, text="500 грн", decision="answer", entry_id="7", score=0.81234),
+        ],
+    )
+    for minute in (1, 2, 3):
+        store.append_message(
+            "demo", "42", StoredMessage(at=T0 + timedelta(minutes=minute), role=Role.CUSTOMER, text=f"m{minute}")
+        )
+    # when
+    everything = store.messages("demo", "42")
+    # then
+    assert [m.text for m in everything] == ["скільки коштує?", "500 грн", "m1", "m2", "m3"]
+    assert everything[1].score == pytest.approx(0.8123) and everything[1].entry_id == "7"
+    assert [m.text for m in store.messages("demo", "42", limit=2)] == ["скільки коштує?", "500 грн"]
+    assert [m.text for m in store.messages("demo", "42", after=everything[2].sk)] == ["m2", "m3"]
+    assert [m.text for m in store.messages("demo", "42", limit=2, newest_first=True)] == ["m3", "m2"]
+
+
+def test_expired_items_are_not_read_even_if_dynamodb_has_not_deleted_them(
+    store: ConversationStore, clock: Clock
+) -> None:
+    # given: a contact and a message kept for 1 day
+    store.update_contact("demo", "42", name="Олена", retention_days=1)
+    store.append_message("demo", "42", StoredMessage(at=T0, role=Role.CUSTOMER, text="hi"), retention_days=1)
+    # when: two days later (moto, like DynamoDB for up to 48 h, still holds the items)
+    clock.now = T0 + timedelta(days=2)
+    # then
+    assert store.get_contact("demo", "42") is None
+    assert store.messages("demo", "42") == []
+
+
+def test_pending_clarify_is_remembered_until_it_expires(store: ConversationStore) -> None:
+    # given
+    store.update_contact("demo", "42")
+    offer = PendingClarify(offered_ids=("7", "9"), question="гарантія?", expires_at=T0 + timedelta(minutes=30))
+    # when
+    store.set_pending_clarify("demo", "42", offer)
+    contact = store.get_contact("demo", "42")
+    # then
+    assert contact is not None and contact.pending_clarify == offer
+    assert contact.pending_clarify_at(T0 + timedelta(minutes=29)) == offer
+    assert contact.pending_clarify_at(T0 + timedelta(minutes=31)) is None
+    store.set_pending_clarify("demo", "42", None)
+    assert store.get_contact("demo", "42").pending_clarify is None  # type: ignore[union-attr]
+
+
+def test_crm_ids_are_stored_on_the_contact(store: ConversationStore) -> None:
+    store.update_contact("demo", "42")
+    store.set_crm_lead_id("demo", "42", "31337")
+    store.set_crm_note_cursor("demo", "42", "msg#2026-11-25T10:00:00.000000Z#000001")
+    contact = store.get_contact("demo", "42")
+    assert contact is not None and contact.crm_lead_id == "31337"
+    assert contact.crm_note_cursor == "msg#2026-11-25T10:00:00.000000Z#000001"
