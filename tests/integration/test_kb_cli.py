@@ -24,7 +24,7 @@ from moto import mock_aws
 
 pytestmark = pytest.mark.integration
 
-BENCH = Path(__file__).parents[2].parent / "shared" / "bench"
+BENCH = Path(__file__).parents[1] / "data" / "bench"
 BUCKET, TABLE = "KbBucket", "KbTable"
 
 

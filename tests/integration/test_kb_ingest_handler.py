@@ -27,7 +27,7 @@ from moto import mock_aws
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).parents[2]
-BENCH = REPO.parent / "shared" / "bench"
+BENCH = REPO / "tests" / "data" / "bench"
 BENCH_KBS = ["dental_clinic_ru.csv", "clothing_store_uk.csv", "english_school_mixed.csv"]
 BUCKET, TABLE, BOT = "KbBucket", "KbTable", "demo"
 

@@ -20,7 +20,7 @@ from faqbot.kb.spreadsheet import (
 )
 from faqbot.kb.validation import IssueCode, Limits, Severity
 
-BENCH = Path(__file__).parents[2].parent / "shared" / "bench"
+BENCH = Path(__file__).parents[1] / "data" / "bench"
 BENCH_KBS = {"dental_clinic_ru.csv": 45, "clothing_store_uk.csv": 45, "english_school_mixed.csv": 40}
 
 
