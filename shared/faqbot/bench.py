@@ -49,6 +49,7 @@ class Section:
 SECTIONS: list[Section] = [
     Section("matcher", "faqbot.kb.benchmark:matcher_section", "per KB, pooled and leave-one-KB-out figures"),
     Section("matcher_latency", "faqbot.kb.benchmark:latency_section", "matching speed against a 1,000-entry KB"),
+    Section("history", "faqbot.history.benchmark:history_section", "transcript page render time, 1,000 messages"),
 ]
 
 

@@ -86,12 +86,15 @@ def transcript_link(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory)
 
 
 def _open(browser: Any, url: str, viewport: dict[str, int], *, mobile: bool) -> tuple[Any, Any, Any, list[str]]:
+    """Open `url`; `problems` collects console errors, page errors and any request but the page itself."""
     context = browser.new_context(viewport=viewport, is_mobile=mobile, has_touch=mobile, locale="uk-UA")
     page = context.new_page()
     problems: list[str] = []
     page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: problems.append(str(error)))
-    response = page.goto(url, wait_until="load")
+    # The page loads nothing: no scripts, fonts, styles or images from anywhere (data: URLs never make requests).
+    page.on("request", lambda request: problems.append(f"request {request.url}") if request.url != url else None)
+    response = page.goto(url, wait_until="networkidle")
     return context, page, response, problems
 
 
@@ -136,7 +139,7 @@ def test_transcript_is_readable_without_horizontal_overflow(
         assert page.get_by_text(SCRIPT_TEXT, exact=True).is_visible()
         assert page.get_by_text(MANAGER_TEXT).is_visible()
         assert "hacked" not in layout["title"] and layout["scripts"] == 0
-        assert problems == []  # no CSP violations or errors
+        assert problems == []  # no CSP violations, errors or requests for anything else
     finally:
         context.close()
 
@@ -146,7 +149,7 @@ def test_tampered_link_shows_the_403_page(browser: Any, transcript_link: str, sc
     tampered = transcript_link[:-3] + ("AAA" if not transcript_link.endswith("AAA") else "BBB")
 
     # when
-    context, page, response, _ = _open(browser, tampered, PHONE, mobile=True)
+    context, page, response, problems = _open(browser, tampered, PHONE, mobile=True)
     try:
         page.screenshot(path=str(screenshot_dir / "history-invalid-phone.png"))
 
@@ -155,5 +158,6 @@ def test_tampered_link_shows_the_403_page(browser: Any, transcript_link: str, sc
         assert page.get_by_role("heading", name="Посилання недійсне").is_visible()
         assert page.locator(".bubble").count() == 0
         assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+        assert [problem for problem in problems if problem.startswith("request ")] == []
     finally:
         context.close()

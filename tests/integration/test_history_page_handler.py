@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import copy
-import time
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -80,6 +81,38 @@ def test_sample_event_with_an_unsigned_token_is_403(seeded: Any, invoke: Any, lo
     assert "Олена" not in response["body"]
 
 
+def _tampered(token: str) -> str:
+    body, signature = token.split(".")
+    return f"{body}.{'A' if signature[0] != 'A' else 'B'}{signature[1:]}"
+
+
+def _for_another_bot(token: str) -> str:
+    """The payload rewritten to name the `shop` bot, the signature kept."""
+    body, signature = token.split(".")
+    payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    payload["b"] = "shop"
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=").decode() + "." + signature
+
+
+@pytest.mark.parametrize("forge", [_tampered, _for_another_bot], ids=["tampered-signature", "wrong-bot"])
+def test_forged_links_through_the_real_handler_are_403(
+    emulator: Any, seeded: ConversationStore, invoke: Any, load_event: Any, forge: Callable[[str], str]
+) -> None:
+    # given: the same contact id exists under the other bot too
+    BotRegistry(emulator.table("KbTable")).put(BotConfig(bot_id="shop"))
+    seeded.update_contact("shop", CONTACT, name="Shop customer")
+    token = make_token(KEYS, TokenPurpose.HISTORY, BOT, CONTACT, datetime.now(UTC) + timedelta(days=1))
+
+    # when
+    response = invoke("history_page", history_event(load_event, forge(token)))
+
+    # then
+    assert response["statusCode"] == 403
+    assert response["headers"]["cache-control"] == "no-store"
+    assert "Посилання недійсне" in response["body"]
+    assert "Олена" not in response["body"] and "Shop customer" not in response["body"]
+
+
 def test_expired_link_through_the_real_handler(seeded: Any, invoke: Any, load_event: Any) -> None:
     # given
     token = make_token(KEYS, TokenPurpose.HISTORY, BOT, CONTACT, datetime.now(UTC) - timedelta(minutes=1))
@@ -92,7 +125,9 @@ def test_expired_link_through_the_real_handler(seeded: Any, invoke: Any, load_ev
     assert "Термін дії посилання минув" in response["body"]
 
 
-def test_thousand_message_conversation_renders_fast(seeded: ConversationStore, invoke: Any, load_event: Any) -> None:
+def test_a_thousand_message_conversation_shows_its_newest_page(
+    seeded: ConversationStore, invoke: Any, load_event: Any
+) -> None:
     # given: 1,000 more messages, and a warm container (the first call pays the imports)
     start = datetime.now(UTC) - timedelta(minutes=30)
     seeded.append_messages(
@@ -108,12 +143,9 @@ def test_thousand_message_conversation_renders_fast(seeded: ConversationStore, i
     invoke("history_page", event)
 
     # when
-    began = time.perf_counter()
     response = invoke("history_page", event)
-    elapsed = time.perf_counter() - began
 
-    # then: the newest 200 (a page) with an "earlier" link, well under a second
+    # then: the newest 200 (a page) with an "earlier" link (speed: `faqbot bench --section history`)
     assert response["statusCode"] == 200
     assert response["body"].count('class="msg ') == 200
     assert "?before=msg%23" in response["body"]
-    assert elapsed < 1.0, f"{elapsed:.3f} s"

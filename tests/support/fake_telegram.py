@@ -99,6 +99,7 @@ class FakeTelegram(FakeHttpServer):
         self.messages: list[SentMessage] = []
         self.callback_answers: list[dict[str, Any]] = []
         self.retry_after_seconds = 2
+        self.webhook: dict[str, Any] = {}  # the last setWebhook body
         self._ids = itertools.count(100)
 
     # ---- what the tests look at ------------------------------------------------------------------------
@@ -137,6 +138,23 @@ class FakeTelegram(FakeHttpServer):
 
     def _m_getMe(self, body: dict[str, Any]) -> FakeResponse:
         return self._ok({"id": 4242, "is_bot": True, "first_name": "Faq Bot", "username": "faq_test_bot"})
+
+    def _m_setWebhook(self, body: dict[str, Any]) -> FakeResponse:
+        url = str(body.get("url") or "")
+        if url and not url.startswith("https://"):
+            return self._fail(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        secret = body.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            return self._fail(400, "Bad Request: secret token contains unallowed characters")
+        self.webhook = dict(body)
+        return self._ok(True)
+
+    def _m_getWebhookInfo(self, body: dict[str, Any]) -> FakeResponse:
+        info: dict[str, Any] = {"url": self.webhook.get("url", ""), "has_custom_certificate": False,
+                                "pending_update_count": 0}
+        if self.webhook.get("allowed_updates"):
+            info["allowed_updates"] = self.webhook["allowed_updates"]
+        return self._ok(info)
 
     def _m_getChat(self, body: dict[str, Any]) -> FakeResponse:
         chat_id = body.get("chat_id")

@@ -10,7 +10,15 @@ from typing import Any
 
 import pytest
 from faqbot.config import Channel, Platform
-from faqbot.conversation.store import ConversationStore, EventKind, PendingClarify, Role, StoredMessage
+from faqbot.conversation.store import (
+    ContactChanges,
+    ConversationStore,
+    EventKind,
+    Pause,
+    PendingClarify,
+    Role,
+    StoredMessage,
+)
 
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
@@ -54,6 +62,41 @@ def test_update_contact_keeps_known_facts_and_counts_messages(store: Conversatio
         2,
     )
     assert store.get_contact("demo", "42") == contact
+
+
+def test_apply_creates_a_new_contact_with_its_pause(store: ConversationStore) -> None:
+    # given: the first message of a contact, handed off
+    changes = ContactChanges(
+        platform=Platform.MANYCHAT,
+        channel=Channel.WHATSAPP,
+        name="Олена",
+        phone="+380671234567",
+        count_messages=1,
+        pause=Pause(at=T0, until=T0 + timedelta(hours=1), reason="no_answer", by="bot"),
+    )
+    # when
+    store.apply("demo", "42", changes, known=None)
+    # then
+    contact = store.get_contact("demo", "42")
+    assert contact == changes.applied_to(None, bot_id="demo", contact_id="42", now=T0)
+    assert contact is not None and contact.is_paused(T0 + timedelta(minutes=59))
+
+
+def test_apply_without_a_known_contact_keeps_what_another_request_stored(store: ConversationStore) -> None:
+    # given: a concurrent request created the contact, paused, after this one read nothing
+    store.apply("demo", "42", ContactChanges(name="Олена", count_messages=1), known=None)
+    store.pause("demo", "42", until=None, reason="takeover", by="platform")
+    # when
+    store.apply("demo", "42", ContactChanges(email="olena@example.com", count_messages=1), known=None)
+    # then: merged, not overwritten
+    contact = store.get_contact("demo", "42")
+    assert contact is not None
+    assert (contact.name, contact.email, contact.message_count, contact.paused) == (
+        "Олена",
+        "olena@example.com",
+        2,
+        True,
+    )
 
 
 def test_pause_until_a_time_then_it_times_out(store: ConversationStore, clock: Clock) -> None:

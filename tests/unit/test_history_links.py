@@ -23,6 +23,8 @@ from faqbot.history.links import (
     verify_token,
 )
 from faqbot.secrets import SecretNotFound, SecretStore
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from moto import mock_aws
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -152,12 +154,45 @@ def test_expired_token_with_bad_signature_is_invalid_not_expired() -> None:
 
 @pytest.mark.parametrize(
     "token",
-    ["", "abc", "a.b.c", ".", "abc.", ".abc", "!!!.???", "é.é", "x" * 2000 + ".y", "e30.AAAA"],
+    [
+        "",
+        "abc",
+        "a.b.c",
+        ".",
+        "abc.",
+        ".abc",
+        "!!!.???",
+        "é.é",
+        "é.AAAA",  # a non-ASCII payload with a well-formed signature part
+        "e30\n.AAAA",
+        "e30 .AAAA",
+        "e30.AAAA=",
+        "x" * 2000 + ".y",
+        "e30.AAAA",
+    ],
 )
 def test_malformed_tokens_are_invalid(token: str) -> None:
     # when / then
     with pytest.raises(InvalidToken):
         verify_token(SigningKeys(KEY), token, TokenPurpose.HISTORY, NOW)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=200),
+        st.builds(lambda a, b: f"{a}.{b}", st.text(max_size=80), st.text(max_size=80)),
+        st.builds(
+            lambda a, b: f"{a}.{b}",
+            st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", max_size=120),
+            st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", max_size=60),
+        ),
+    )
+)
+def test_any_text_is_refused_with_invalid_token_and_nothing_else(text: str) -> None:
+    # when / then: whatever arrives in the URL, verifying fails cleanly (the page turns it into a 403)
+    with pytest.raises(InvalidToken):
+        verify_token(KEYS, text, TokenPurpose.HISTORY, NOW)
 
 
 def test_previous_key_is_accepted_during_grace_and_refused_after() -> None:

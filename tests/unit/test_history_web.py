@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import boto3
 import httpx
@@ -14,9 +17,12 @@ import pytest
 from faqbot.bots.registry import BotRegistry
 from faqbot.config import BotConfig, Channel, Platform
 from faqbot.conversation.store import ConversationStore, EventKind, Role, StoredMessage
+from faqbot.history.benchmark import MemoryTranscript, sample_contact, sample_conversation
 from faqbot.history.links import SigningKeys, SigningKeySource, TokenPurpose, make_token
 from faqbot.history.web import create_app
 from faqbot.secrets import SecretNotFound
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from moto import mock_aws
 
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
@@ -131,8 +137,11 @@ def assert_security_headers(response: httpx.Response) -> None:
     assert response.headers["referrer-policy"] == "no-referrer"
     assert response.headers["x-content-type-options"] == "nosniff"
     csp = response.headers["content-security-policy"]
-    assert "default-src 'none'" in csp
-    assert "script-src" not in csp  # no script may run on these pages
+    directives = dict(part.strip().split(" ", 1) for part in csp.split(";"))
+    assert directives["default-src"] == "'none'"
+    assert directives["base-uri"] == "'none'" and directives["frame-ancestors"] == "'none'"
+    assert "script-src" not in directives  # no script may run on these pages
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp and "*" not in csp and "http" not in csp
     nonce = re.search(r"style-src 'nonce-([\w-]+)'", csp)
     assert nonce is not None
     assert f'<style nonce="{nonce.group(1)}">' in response.text
@@ -307,6 +316,96 @@ def test_bad_tokens_get_403_without_transcript_data(world: World, bad_token: str
     assert "Посилання недійсне" in response.text
     assert "Олена" not in response.text and "доставка" not in response.text
     assert_security_headers(response)
+
+
+def _forged(value: str, **claims: str) -> str:
+    """A genuine token whose payload is rewritten (bot `b`, contact `c`), its signature kept."""
+    body, signature = value.split(".")
+    payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    payload.update(claims)
+    encoded = base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=").decode()
+    return f"{encoded}.{signature}"
+
+
+@pytest.mark.parametrize(("claims", "leak"), [({"b": "shop"}, "Shop secret"), ({"c": "ig-43"}, "Andrii secret")])
+def test_token_rewritten_to_another_bot_or_contact_is_403(world: World, claims: dict[str, str], leak: str) -> None:
+    # given: a genuine link for demo/ig-42, and transcripts that exist under the names it is rewritten to
+    world.add_contact()
+    world.registry.put(BotConfig(bot_id="shop"))
+    world.store.update_contact("shop", CONTACT, name="Shop secret customer")
+    world.store.append_messages("shop", CONTACT, [StoredMessage(at=at(0), role=Role.CUSTOMER, text="Shop secret")])
+    world.add_contact("ig-43", name="Andrii")
+    world.add_messages(StoredMessage(at=at(0), role=Role.CUSTOMER, text="Andrii secret"), contact_id="ig-43")
+
+    # when
+    response = get(world.app(), f"/history/{_forged(token(), **claims)}")
+
+    # then
+    assert response.status_code == 403
+    assert "Посилання недійсне" in response.text
+    assert leak not in response.text and "Олена" not in response.text
+    assert_security_headers(response)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/history/%C3%A9.AAAA",  # non-ASCII payload with a well-formed signature part
+        "/history/%00.AAAA",
+        "/history/e30%0A.AAAA",
+        "/history/..",
+        "/history/%2E%2E%2Fadmin",
+        "/history/" + "A" * 5000,
+        "/history/" + "A" * 500 + "." + "B" * 43,
+        "/history/e30.AAAA?before=msg%232025-01-15T10%3A03%3A00.000000Z%23000003",
+    ],
+)
+def test_odd_paths_are_refused_never_a_server_error(world: World, path: str) -> None:
+    # given
+    world.add_contact()
+    world.add_messages(*conversation())
+
+    # when
+    response = get(world.app(), path)
+
+    # then
+    assert response.status_code in (403, 404)
+    assert "Олена" not in response.text
+    assert_security_headers(response)
+
+
+class OneBot:
+    """Bot configs without DynamoDB: every id is this bot."""
+
+    def __init__(self, config: BotConfig) -> None:
+        self.config = config
+
+    def get(self, bot_id: str) -> BotConfig:
+        return self.config
+
+
+_FUZZ_APP = create_app(
+    MemoryTranscript(sample_contact(), sample_conversation(5)),
+    KEYS,
+    OneBot(BotConfig(bot_id="bench")),
+    clock=lambda: NOW,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.one_of(
+        st.text(min_size=1, max_size=120),
+        st.builds("{}.{}".format, st.text(max_size=60), st.from_regex(r"[A-Za-z0-9_-]{43}", fullmatch=True)),
+    )
+)
+def test_any_token_text_gets_a_403_page(text: str) -> None:
+    # when: whatever a mangled link carries in its last path segment
+    response = get(_FUZZ_APP, "/history/" + quote(text, safe=""))
+
+    # then
+    assert response.status_code in (403, 404), response.text[:200]
+    assert response.headers["cache-control"] == "no-store"
 
 
 def test_token_of_another_bot_opens_only_that_bots_contact(world: World) -> None:
@@ -492,3 +591,24 @@ def test_empty_conversation_renders(world: World) -> None:
     # then
     assert response.status_code == 200
     assert "Повідомлень поки немає." in response.text
+
+
+def test_a_thousand_messages_render_on_one_page_in_well_under_a_second() -> None:
+    # given: a 1,000-message conversation in memory (the store's read is not what is measured)
+    conversation_ = sample_conversation(1000)
+    configs = OneBot(BotConfig(bot_id="bench", timezone="Europe/Kyiv"))
+    app = create_app(
+        MemoryTranscript(sample_contact(), conversation_), KEYS, configs, clock=lambda: NOW, page_size=1000
+    )
+    path = f"/history/{token(bot_id='bench', contact_id='ig-1000', expires_at=NOW + timedelta(days=1))}"
+    get(app, path)  # templates compile on the first request of a container
+
+    # when
+    response = get(app, path)
+
+    # then: every message, in order, on the page
+    assert response.status_code == 200
+    shown = [int(n) for n in re.findall(r"(?:Питання|Відповідь) (\d+):", response.text)]
+    expected = [i for i, message in enumerate(conversation_) if message.role is not Role.SYSTEM]
+    assert shown == expected and len(shown) == 980
+    assert response.text.count('class="event"') == 20

@@ -55,6 +55,8 @@ RETRY_PAUSE_SECONDS = 0.5
 FOLLOW_UP_TASK_TYPE = 1
 MAX_REQUEST_ID_CHARS = 100
 MAX_TASK_QUESTION_CHARS = 500
+_IDEMPOTENT_METHODS = ("GET", "PATCH")
+_NOT_PROCESSED_STATUSES = (502, 503)  # answered by the gateway: the request never reached Kommo
 _CHANNEL_NAMES = {
     Channel.INSTAGRAM: "Instagram",
     Channel.WHATSAPP: "WhatsApp",
@@ -252,8 +254,10 @@ class KommoClient:
     ) -> Any:
         """The JSON body, None for 204; or one of the Kommo errors, after one quick retry.
 
-        Retried here: a 5xx answer or a 429 asking for at most `max_inline_wait` seconds (Kommo did
-        not act on the request), and for reads and PATCH (idempotent) also a timeout.
+        Retried here: a 429 asking for at most `max_inline_wait` seconds (Kommo did not act on the
+        request); for reads and PATCH (idempotent) a 5xx or a timeout; for POST only a 502/503 (the
+        gateway never reached Kommo). A POST that failed with a 500/504 or a timeout may have been
+        carried out, so it goes back to the queue, whose retry looks the lead up before creating it.
         """
         try:
             return self._request_once(method, path, params=params, json=json)
@@ -262,7 +266,7 @@ class KommoClient:
                 raise
             self._sleep(exc.retry_after)
         except KommoTransientError as exc:
-            if exc.status is None and method not in ("GET", "PATCH"):
+            if method not in _IDEMPOTENT_METHODS and exc.status not in _NOT_PROCESSED_STATUSES:
                 raise
             self._sleep(self._retry_pause)
         return self._request_once(method, path, params=params, json=json)

@@ -28,6 +28,7 @@ import hmac
 import json
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -133,6 +134,16 @@ def _retry_after(response: httpx.Response) -> float:
         return DEFAULT_RETRY_AFTER_SECONDS
 
 
+def ping_payload(bot: BotConfig) -> dict[str, Any]:
+    """The `ping` event `faqbot crm test` sends: signed like every event, about no contact."""
+    return {
+        "type": "ping",
+        "event_id": f"ping-{int(time.time())}",
+        "bot_id": bot.bot_id,
+        "occurred_at": datetime.now(UTC).isoformat(),
+    }
+
+
 class WebhookCrm:
     """`CrmAdapter` for the generic webhook: one POST per event (once per event id), transcripts by cursor."""
 
@@ -159,9 +170,7 @@ class WebhookCrm:
 
     def ping(self, bot: BotConfig) -> Any:
         """A signed test event (`faqbot crm test`)."""
-        return self._client.post(
-            {"type": "ping", "event_id": f"ping-{int(time.time())}", "bot_id": bot.bot_id, "occurred_at": None}
-        )
+        return self._client.post(ping_payload(bot))
 
     def _post_once(self, payload: dict[str, Any]) -> dict[str, Any]:
         def post() -> dict[str, Any]:

@@ -21,6 +21,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from faqbot.secrets import SecretStore
 MAX_TOKEN_CHARS = 1024  # anything longer is not ours; refuse before decoding
 MIN_KEY_CHARS = 16
 _PAYLOAD_VERSION = 1
+_B64URL = re.compile(r"[A-Za-z0-9_-]+")  # unpadded base64url: the only characters a token part may hold
 
 
 class TokenPurpose(StrEnum):
@@ -220,6 +222,8 @@ def verify_token(
     if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS or token.count(".") != 1:
         raise InvalidToken("malformed token")
     body, signature_text = token.split(".")
+    if not _B64URL.fullmatch(body):  # checked before signing it: any text may arrive in the URL path
+        raise InvalidToken("malformed token")
     signature = _b64decode(signature_text)
     if not any(hmac.compare_digest(_sign(key, body), signature) for key in keys.verifying_keys(now)):
         raise BadSignature("bad signature")
@@ -292,7 +296,7 @@ def _b64encode(data: bytes) -> str:
 
 
 def _b64decode(text: str) -> bytes:
-    if not text or not text.isascii():
+    if not _B64URL.fullmatch(text):
         raise InvalidToken("malformed token")
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -151,7 +151,7 @@ class Notifier:
                     migrated = True
                     chat_id = self._migrate(bot, exc.migrate_to_chat_id)
                     continue
-                raise PermanentFailure(_refusal(bot, chat_id, exc)) from exc
+                raise PermanentFailure(refusal_reason(bot, chat_id, exc)) from exc
 
     def _check_not_blocked(self, chat_id: int) -> None:
         """After a 429 the chat's other records wait (a short wait here, a long one in the queue)."""
@@ -178,7 +178,7 @@ class Notifier:
         return new_chat_id
 
 
-def _refusal(bot: BotConfig, chat_id: int, exc: TelegramPermanentError) -> str:
+def refusal_reason(bot: BotConfig, chat_id: int, exc: TelegramPermanentError) -> str:
     """Telegram's reason and what a person should do about it."""
     description = exc.description
     lowered = description.lower()

@@ -163,6 +163,14 @@ class TelegramClient:
         result = self.call("getChat", {"chat_id": chat_id})
         return result if isinstance(result, dict) else {}
 
+    def set_webhook(self, url: str, *, secret_token: str, allowed_updates: list[str]) -> None:
+        """Where Telegram POSTs the bot's updates, with `X-Telegram-Bot-Api-Secret-Token: <secret_token>`."""
+        self.call("setWebhook", {"url": url, "secret_token": secret_token, "allowed_updates": allowed_updates})
+
+    def get_webhook_info(self) -> dict[str, Any]:
+        result = self.call("getWebhookInfo", {})
+        return result if isinstance(result, dict) else {}
+
     def call(self, method: str, payload: dict[str, Any]) -> Any:
         """POST `payload` as JSON to `method`; the `result`, or one of the errors above (after one quick retry)."""
         try:
