@@ -1,6 +1,8 @@
-"""history_page: the signed transcript pages (`GET /history/{token}`), an ASGI app run through Mangum.
+"""history_page: the signed transcript pages (`GET /history/{token}`) and the client's playground
+(`/try/{token}`), one ASGI app run through Mangum.
 
-The app itself is `faqbot.history.web`; this handler only builds it once per warm container.
+The app itself is `faqbot.history.web` with the routes of `faqbot.playground.web`; this handler only
+builds it once per warm container.
 """
 
 from __future__ import annotations
@@ -15,9 +17,14 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from faqbot import aws
 from faqbot.bots.registry import BotRegistry
+from faqbot.conversation.knowledge import MatcherCache
 from faqbot.conversation.store import ConversationStore
 from faqbot.history.links import SigningKeySource
 from faqbot.history.web import create_app
+from faqbot.kb.store import KnowledgeBaseStore
+from faqbot.kb.sync import SourceStateStore
+from faqbot.playground.sandbox import Playground
+from faqbot.playground.web import playground_routes
 from faqbot.settings import history_settings
 from mangum import Mangum
 
@@ -32,10 +39,16 @@ def asgi_handler() -> Mangum:
     global _handler
     if _handler is None:
         settings = history_settings()
+        kb_table = aws.dynamodb().Table(settings.kb_table_name)
+        keys = SigningKeySource.from_parameter(settings.history_signing_key_param)
+        registry = BotRegistry(kb_table)
+        kb = KnowledgeBaseStore(kb_table)
+        playground = playground_routes(Playground(MatcherCache(kb)), keys, registry, kb, SourceStateStore(kb_table))
         app = create_app(
             ConversationStore(aws.dynamodb().Table(settings.conversations_table_name)),
-            SigningKeySource.from_parameter(settings.history_signing_key_param),
-            BotRegistry(aws.dynamodb().Table(settings.kb_table_name)),
+            keys,
+            registry,
+            extra_routes=playground,
         )
         _handler = Mangum(app, lifespan="off")
     return _handler

@@ -2,6 +2,10 @@
 
 Its schedule (`{"action": "kb_sync"}`) fetches every bot's connected sheet (`kb_source_url`) and puts
 a changed one under `kb/<bot_id>/`, which then comes back here as an ordinary upload.
+
+FAQ mining lives here too (it needs the same pandas/openpyxl): objects under `transcripts/<bot_id>/`
+start a Transcribe job (audio) or re-mine the bot's draft FAQ into `drafts/<bot_id>/`, and the weekly
+schedule (`{"action": "unanswered_report"}`) writes every bot's unanswered-questions report.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ from faqbot.bots.registry import BotRegistry
 from faqbot.kb.ingest import SkippedUpload, ingest_object, limits_from_settings
 from faqbot.kb.store import KnowledgeBaseStore
 from faqbot.kb.sync import KbSync, is_sync_event
+from faqbot.mining.jobs import is_weekly_report_event, on_transcript_objects, weekly_reports
+from faqbot.mining.pipeline import TRANSCRIPTS_PREFIX
+from faqbot.semantic.ingest import SemanticIngest
 from faqbot.settings import IngestSettings, ingest_settings
 
 logger = Logger(service="kb_ingest")
@@ -34,16 +41,29 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     settings = ingest_settings()
     if is_sync_event(event):
         return sync_sources(settings)
+    if is_weekly_report_event(event):
+        return unanswered_reports(settings)
     table = aws.dynamodb().Table(settings.kb_table_name)
     store, registry, s3 = KnowledgeBaseStore(table), BotRegistry(table), aws.client("s3")
+    semantic = SemanticIngest.for_table(table)  # embeds only for bots that enable the semantic tier
     results = []
+    transcripts: dict[str, list[str]] = {}  # bucket → keys under transcripts/, mined together below
     for record in parse(event=event, model=S3Model).Records:
         if record.s3.object is None:
             continue  # not an object event (e.g. a test notification)
         bucket, key = record.s3.bucket.name, unquote_plus(record.s3.object.key)  # S3 URL-encodes keys
+        if key.startswith(TRANSCRIPTS_PREFIX):
+            transcripts.setdefault(bucket, []).append(key)
+            continue
         try:
             result = ingest_object(
-                s3, bucket, key, store=store, registry=registry, limits=limits_from_settings(settings)
+                s3,
+                bucket,
+                key,
+                store=store,
+                registry=registry,
+                limits=limits_from_settings(settings),
+                semantic=semantic,
             )
         except SkippedUpload as exc:
             logger.warning("skipped upload", extra={"bucket": bucket, "key": key, "reason": str(exc)})
@@ -65,7 +85,36 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             },
         )
         results.append({"key": key, "status": status, "report_key": result.report_key})
+    for bucket, keys in transcripts.items():
+        results.extend(mine_transcripts(bucket, keys, registry))
     return {"results": results}
+
+
+def mine_transcripts(bucket: str, keys: list[str], registry: BotRegistry) -> list[dict[str, Any]]:
+    """Audio → a Transcribe job; a transcript (Transcribe's output too) → the bot's draft FAQ, rebuilt."""
+    outcomes = on_transcript_objects(
+        keys, s3=aws.client("s3"), transcribe=aws.client("transcribe"), bucket=bucket, registry=registry
+    )
+    for outcome in outcomes:
+        metrics.add_metric(name=f"Transcript{outcome.action.title()}", unit=MetricUnit.Count, value=1)
+        extra = {"key": outcome.key, "status": outcome.action, "detail": outcome.detail}
+        logger.info("transcript processed", extra=extra)
+    return [{"key": o.key, "status": o.action, "detail": o.detail} for o in outcomes]
+
+
+def unanswered_reports(settings: IngestSettings) -> dict[str, Any]:
+    """The weekly run: every bot's unanswered-questions report under `reports/<bot_id>/`."""
+    kb_table = aws.dynamodb().Table(settings.kb_table_name)
+    keys = weekly_reports(
+        registry=BotRegistry(kb_table, cache_seconds=0),
+        kb_table=kb_table,
+        conversations_table=aws.dynamodb().Table(settings.conversations_table_name),
+        s3=aws.client("s3"),
+        bucket=settings.kb_bucket_name,
+    )
+    metrics.add_metric(name="UnansweredReports", unit=MetricUnit.Count, value=len(keys))
+    logger.info("unanswered reports written", extra={"keys": keys})
+    return {"reports": keys}
 
 
 def sync_sources(settings: IngestSettings) -> dict[str, Any]:

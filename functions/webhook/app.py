@@ -1,4 +1,4 @@
-"""webhook: ManyChat and SmartSender messages in, answers out; the resume and health endpoints.
+"""webhook: ManyChat, SmartSender and website messages in, answers out; the widget, resume and health endpoints.
 
 HTTP only: size, JSON, auth, status codes. The conversation lives in `faqbot.conversation`.
 """
@@ -18,9 +18,13 @@ from faqbot import __version__
 from faqbot.bots.auth import SecretUnavailable, Unauthorized
 from faqbot.bots.registry import UnknownBot
 from faqbot.channels.models import BotReply, InvalidPayload, ReplyStatus
+from faqbot.channels.web import MessageTooLong, OriginNotAllowed
 from faqbot.config import BotConfig
 from faqbot.conversation.webhook import RequestInProgress, Webhook
 from faqbot.settings import webhook_settings
+from faqbot.web.chat import VISITOR_HEADER, WebChat
+from faqbot.web.ratelimit import RateLimited, RateLimiter
+from faqbot.web.widget import CACHE_SECONDS, CONTENT_TYPE, widget_script
 from pydantic import ValidationError
 
 logger = Logger(service="webhook")
@@ -40,6 +44,10 @@ _METRIC_BY_STATUS = {
 }
 _webhook: Webhook | None = None
 _admin_chat: AdminChat | None = None
+_web_chat: WebChat | None = None
+# The widget's browser calls: which headers it sends and may read, and how long a preflight is reused.
+_CORS_ALLOW_HEADERS = f"Content-Type, {VISITOR_HEADER}"
+_CORS_MAX_AGE_SECONDS = 600
 
 if TYPE_CHECKING:
     from faqbot.notify.admin_chat import AdminChat
@@ -65,6 +73,23 @@ def admin_chat() -> AdminChat:
 
         _admin_chat = AdminChat.from_settings(webhook_settings())
     return _admin_chat
+
+
+def web_chat() -> WebChat:
+    """The website channel: the webhook's decision path plus origins, rate limits and polling."""
+    global _web_chat
+    if _web_chat is None:
+        from faqbot import aws
+        from faqbot.conversation.store import ConversationStore
+
+        table = aws.dynamodb().Table(webhook_settings().conversations_table_name)
+        _web_chat = WebChat(
+            bots=webhook().auth.bot,
+            handle=webhook().handle,
+            store=ConversationStore(table),
+            limiter=RateLimiter(table),
+        )
+    return _web_chat
 
 
 # ---- routes -------------------------------------------------------------------------------------------
@@ -115,6 +140,56 @@ def telegram(bot_id: str) -> dict[str, Any]:
     return {"ok": True}
 
 
+@app.get("/widget/<file>")
+def widget(file: str) -> Response:
+    """`/widget/<bot_id>.js`: the embeddable chat widget (public: it holds nothing secret)."""
+    bot_id, dot, extension = file.rpartition(".")
+    if not dot or extension != "js":
+        return _error(404, "the widget is /widget/<bot_id>.js")
+    bot = webhook().auth.bot(bot_id)
+    return Response(
+        status_code=200,
+        content_type=CONTENT_TYPE,
+        body=widget_script(bot, api_base_url=_api_base_url()),
+        headers={"Cache-Control": f"public, max-age={CACHE_SECONDS}", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@app.route("/bots/<bot_id>/web/messages", method="OPTIONS")
+def web_preflight(bot_id: str) -> Response:
+    """CORS preflight: allowed only for the bot's site origins."""
+    _, origin = web_chat().bot(bot_id, _header("origin"))
+    app.append_context(cors_origin=origin)
+    headers = {
+        "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+        "Access-Control-Allow-Headers": _CORS_ALLOW_HEADERS,
+        "Access-Control-Max-Age": str(_CORS_MAX_AGE_SECONDS),
+    }
+    return Response(status_code=204, headers=_with_cors(headers), body="")
+
+
+@app.post("/bots/<bot_id>/web/messages")
+def web_message(bot_id: str) -> Response:
+    """A website visitor's message: the same decision as the messengers, the reply and the new lines."""
+    _check_size()
+    bot, origin = web_chat().bot(bot_id, _header("origin"))
+    app.append_context(cors_origin=origin)
+    body = _json_body(required=True)
+    ip = app.current_event.request_context.http.source_ip
+    response, reply = web_chat().post(bot, visitor_id=_header(VISITOR_HEADER), body=body, client_ip=ip)
+    _count(bot, reply)
+    return _json(200, response)
+
+
+@app.get("/bots/<bot_id>/web/messages")
+def web_messages(bot_id: str) -> Response:
+    """The widget's poll: lines after `?after=<cursor>` (bot and manager replies), or the recent history."""
+    bot, origin = web_chat().bot(bot_id, _header("origin"))
+    app.append_context(cors_origin=origin)
+    result = web_chat().poll(bot, visitor_id=_header(VISITOR_HEADER), after=_query("after"))
+    return _json(200, result, {"Cache-Control": "no-store"})
+
+
 @app.get("/health")
 def health() -> dict[str, Any]:
     """Liveness only: a deployment serves many clients and must not list them."""
@@ -130,8 +205,46 @@ def bot_health(bot_id: str) -> dict[str, Any]:
 # ---- errors: one place maps domain exceptions to HTTP ----------------------------------------------------
 
 
-def _error(status: int, reason: str) -> Response:
-    return Response(status_code=status, content_type="application/json", body=json.dumps({"error": reason}))
+def _error(status: int, reason: str, headers: dict[str, str] | None = None) -> Response:
+    return _json(status, {"error": reason}, headers)
+
+
+def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps(payload, ensure_ascii=False),
+        headers=_with_cors(headers or {}),
+    )
+
+
+def _with_cors(headers: dict[str, str]) -> dict[str, str]:
+    """The widget's responses (errors included) readable by the page of an allowed origin, and only by it."""
+    origin = app.context.get("cors_origin")
+    if not origin:
+        return headers
+    return {
+        **headers,
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Expose-Headers": "Retry-After",
+        "Vary": "Origin",
+    }
+
+
+@app.exception_handler(OriginNotAllowed)
+def _origin_not_allowed(exc: OriginNotAllowed) -> Response:
+    return _error(403, str(exc))
+
+
+@app.exception_handler(RateLimited)
+def _rate_limited(exc: RateLimited) -> Response:
+    metrics.add_metric(name="RateLimited", unit=MetricUnit.Count, value=1)
+    return _error(429, str(exc), {"Retry-After": str(exc.retry_after)})
+
+
+@app.exception_handler(MessageTooLong)
+def _message_too_long(exc: MessageTooLong) -> Response:
+    return _error(413, str(exc))
 
 
 @app.exception_handler(UnknownBot)
@@ -210,6 +323,21 @@ def _json_body(*, required: bool) -> Any:
         if isinstance(exc, InvalidPayload):
             raise
         raise InvalidPayload("body is not valid JSON") from exc
+
+
+def _header(name: str) -> str | None:
+    for key, value in (app.current_event.headers or {}).items():
+        if key.lower() == name:
+            return value if isinstance(value, str) else None
+    return None
+
+
+def _api_base_url() -> str | None:
+    """This API's base URL as the caller reached it (the widget prefers its own script URL)."""
+    host = _header("host") or app.current_event.request_context.domain_name
+    if not host:
+        return None
+    return f"{_header('x-forwarded-proto') or 'https'}://{host}"
 
 
 def _query(name: str) -> str | None:

@@ -49,6 +49,8 @@ class Section:
 SECTIONS: list[Section] = [
     Section("matcher", "faqbot.kb.benchmark:matcher_section", "per KB, pooled and leave-one-KB-out figures"),
     Section("matcher_latency", "faqbot.kb.benchmark:latency_section", "matching speed against a 1,000-entry KB"),
+    Section("webhook", "faqbot.conversation.bench:webhook_section", "webhook warm p50/p99 (emulator) and cold start"),
+    Section("mining", "faqbot.mining.bench:mining_section", "FAQ mining speed: 1,000 call transcripts (target < 60 s)"),
     Section("history", "faqbot.history.benchmark:history_section", "transcript page render time, 1,000 messages"),
 ]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Platform(StrEnum):
@@ -46,13 +46,79 @@ class MatchThresholds(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     answer_min_score: float = Field(default=0.2, ge=0, le=1, description="top score needed to answer")
-    answer_min_margin: float = Field(default=0.06, ge=0, le=1, description="lead over the runner-up to answer")
+    answer_min_margin: float = Field(default=0.04, ge=0, le=1, description="lead over the runner-up to answer")
+    answer_contested_margin: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="extra lead needed when the runner-up's wording is closer to the message than the leader's",
+    )
     answer_min_coverage: float = Field(
         default=0.4, ge=0, le=1, description="share of the message the answer must explain (the rest is unknown to it)"
     )
-    clarify_min_score: float = Field(default=0.05, ge=0, le=1, description="top score needed to offer choices")
-    clarify_window: float = Field(default=0.5, ge=0, le=1, description="choices score within this of the top")
+    clarify_min_score: float = Field(default=0.15, ge=0, le=1, description="top score needed to offer choices")
+    clarify_window: float = Field(default=0.35, ge=0, le=1, description="choices score within this of the top")
     clarify_max_choices: int = Field(default=3, ge=2, le=3)
+
+
+def _semantic_thresholds() -> MatchThresholds:
+    # Combined scores (lexical + similarity) sit higher and closer together than lexical ones alone.
+    return MatchThresholds(
+        answer_min_score=0.4,
+        answer_min_margin=0.1,
+        answer_min_coverage=0.5,
+        clarify_min_score=0.25,
+        clarify_window=0.1,
+    )
+
+
+class SemanticSettings(BaseModel):
+    """The optional Amazon Bedrock tier (issue 7): embeddings and a constrained judge for what the matcher misses.
+
+    Off by default. When on, kb_ingest embeds the KB and the webhook consults Bedrock only for messages
+    the matcher is not confident about; every failure falls back to the matcher's own decision.
+    Prices are US dollars per 1,000 tokens, used for the estimated-cost metric (see docs/semantic.md).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    embedding_model_id: str = Field(
+        default="amazon.titan-embed-text-v2:0",
+        description="Titan Text Embeddings V2, or cohere.embed-multilingual-v3",
+    )
+    embedding_dimensions: int = Field(default=512, description="Titan V2: 256, 512 or 1024 (Cohere: always 1024)")
+    answer_prefix_chars: int = Field(default=160, ge=0, le=2000, description="answer text embedded with the question")
+    lexical_weight: float = Field(default=0.5, ge=0, le=1)
+    semantic_weight: float = Field(default=0.5, ge=0, le=1)
+    similarity_floor: float = Field(default=0.25, ge=-1, lt=1, description="cosine at or below this counts as 0")
+    similarity_ceiling: float = Field(default=0.75, gt=-1, le=1, description="cosine at or above this counts as 1")
+    thresholds: MatchThresholds = Field(default_factory=_semantic_thresholds, description="applied to combined scores")
+    judge_enabled: bool = True
+    judge_model_id: str = Field(default="amazon.nova-micro-v1:0", description="a Converse model or inference profile")
+    judge_window: float = Field(
+        default=0.1, ge=0, le=1, description="the judge sees the (1-3) candidates this close to the top"
+    )
+    timeout_seconds: float = Field(default=1.5, gt=0, le=5, description="each Bedrock call")
+    total_timeout_seconds: float = Field(default=3.0, gt=0, le=8, description="all Bedrock calls of one message")
+    monthly_call_budget: int = Field(default=20_000, ge=0, description="webhook Bedrock calls per calendar month (UTC)")
+    embedding_price_per_1k_tokens: float = Field(default=0.00002, ge=0)
+    judge_input_price_per_1k_tokens: float = Field(default=0.000035, ge=0)
+    judge_output_price_per_1k_tokens: float = Field(default=0.00014, ge=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> SemanticSettings:
+        if self.embedding_model_id.startswith("amazon.titan-embed-text-v2") and self.embedding_dimensions not in (
+            256,
+            512,
+            1024,
+        ):
+            raise ValueError("Titan Text Embeddings V2 supports dimensions 256, 512 or 1024")
+        if self.similarity_ceiling <= self.similarity_floor:
+            raise ValueError("similarity_ceiling must be above similarity_floor")
+        if self.lexical_weight + self.semantic_weight <= 0:
+            raise ValueError("lexical_weight + semantic_weight must be positive")
+        return self
 
 
 def _default_texts() -> dict[str, dict[Language, str]]:
@@ -199,6 +265,24 @@ class SmartSenderSettings(BaseModel):
     resume_variable: str = "bot_resume"
 
 
+class WebSettings(BaseModel):
+    """The website channel (chat widget): limits of the public endpoint and how managers are shown."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    messages_per_minute: int = Field(default=10, ge=1, le=600, description="per visitor")
+    ip_messages_per_minute: int = Field(default=30, ge=1, le=6000, description="per client IP (several visitors)")
+    rate_window_seconds: int = Field(default=60, ge=1, le=3600, description="the rate limits' window")
+    max_message_chars: int = Field(default=1000, ge=1, le=4000, description="longer visitor messages are refused")
+    manager_name: str = Field(
+        default="first_name",
+        pattern=r"^(first_name|full_name|none)$",
+        description="how a manager is named to the visitor: first_name, full_name or none (a generic 'Manager')",
+    )
+    poll_seconds: int = Field(default=3, ge=1, le=60, description="how often the open widget asks for new messages")
+    accent_color: str = Field(default="#2f6fed", pattern=r"^#[0-9a-fA-F]{6}$")
+
+
 class BotConfig(BaseModel):
     """Everything that makes one client's bot behave as that client wants."""
 
@@ -224,4 +308,8 @@ class BotConfig(BaseModel):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     crm: CrmSettings = Field(default_factory=CrmSettings)
     kb_source_url: str | None = None
-    site_origins: list[str] = Field(default_factory=list)
+    site_origins: list[str] = Field(
+        default_factory=list, description="sites allowed to embed the chat widget, e.g. https://shop.example.com"
+    )
+    web: WebSettings = Field(default_factory=WebSettings)
+    semantic: SemanticSettings = Field(default_factory=SemanticSettings)

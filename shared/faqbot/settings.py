@@ -31,6 +31,8 @@ class WebhookSettings(_Base):
 
 class IngestSettings(_Base):
     kb_bucket_name: str = "KbBucket"
+    # The weekly unanswered-questions report reads the handoffs stored there (FAQ mining).
+    conversations_table_name: str = "ConversationsTable"
     max_file_bytes: int = 5 * 1024 * 1024
     max_rows: int = 5000
     max_cell_chars: int = 8000

@@ -67,7 +67,7 @@ FUNCTIONS = {
 # Least privilege, as designed: which function may do what with which resource.
 DYNAMODB_ACCESS = {
     "WebhookFunction": {"KbTable": "read", "ConversationsTable": "crud", "IdempotencyTable": "crud"},
-    "KbIngestFunction": {"KbTable": "crud"},
+    "KbIngestFunction": {"KbTable": "crud", "ConversationsTable": "read"},  # the latter: FAQ mining's weekly report
     "NotifyFunction": {"KbTable": "read", "ConversationsTable": "crud", "IdempotencyTable": "crud"},
     "CrmSyncFunction": {"KbTable": "read", "ConversationsTable": "crud", "IdempotencyTable": "crud"},
     "HistoryPageFunction": {"KbTable": "read", "ConversationsTable": "read"},
@@ -81,7 +81,7 @@ QUEUE_ACCESS = {
 }
 
 # Environment variables the runtime or Powertools read, not our settings models.
-PLATFORM_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"}
+PLATFORM_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL", "PYDANTIC_DISABLE_PLUGINS"}
 # Settings fields that name a deployed resource: the template must set them (defaults only suit the emulator).
 RESOURCE_FIELD = re.compile(r"^(stage|.*_table_name|.*_queue_url|.*_bucket_name|.*_param|public_base_url)$")
 
@@ -361,11 +361,13 @@ def test_kb_uploads_under_kb_prefix_invoke_kb_ingest_without_a_circular_dependen
     s3_events = [e["Properties"] for e in ingest["Events"].values() if e["Type"] == "S3"]
     outside_events = {key: value for key, value in ingest.items() if key != "Events"}
 
-    # then
-    assert len(s3_events) == 1
-    assert s3_events[0]["Bucket"] == {"Ref": "KbBucket"}
-    assert s3_events[0]["Events"] == "s3:ObjectCreated:*"
-    assert s3_events[0]["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "kb/"}]
+    # then: KB uploads, and transcripts for FAQ mining
+    assert [event["Filter"]["S3Key"]["Rules"] for event in s3_events] == [
+        [{"Name": "prefix", "Value": "kb/"}],
+        [{"Name": "prefix", "Value": "transcripts/"}],
+    ]
+    assert all(event["Bucket"] == {"Ref": "KbBucket"} for event in s3_events)
+    assert all(event["Events"] == "s3:ObjectCreated:*" for event in s3_events)
     references = [v for v in _walk(outside_events) if isinstance(v, dict) and ("Ref" in v or "Fn::GetAtt" in v)]
     assert not [r for r in references if r.get("Ref") == "KbBucket" or r.get("Fn::GetAtt", [""])[0] == "KbBucket"]
     assert ingest["Environment"]["Variables"]["KB_BUCKET_NAME"] == bucket_name
@@ -481,8 +483,66 @@ def test_only_kb_ingest_touches_the_bucket_and_it_writes_reports_only(template: 
             "Effect": "Allow",
             "Action": "s3:PutObject",
             "Resource": {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket_name}/reports/*"},
-        }
+        },
+        {
+            "Sid": "WriteSyncedSheets",
+            "Effect": "Allow",
+            "Action": "s3:PutObject",
+            "Resource": {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket_name}/kb/*/kb-source.*"},
+        },
+        {
+            "Sid": "WriteMiningDrafts",
+            "Effect": "Allow",
+            "Action": "s3:PutObject",
+            "Resource": [
+                {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket_name}/drafts/*"},
+                {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket_name}/transcripts/*"},
+            ],
+        },
+        {
+            "Sid": "TranscribeCallRecordings",
+            "Effect": "Allow",
+            "Action": "transcribe:StartTranscriptionJob",
+            "Resource": "*",
+        },
     ]
+
+
+def test_kb_ingest_syncs_connected_sheets_on_a_configurable_schedule(template: dict[str, Any]) -> None:
+    # given
+    from faqbot.kb.sync import SOURCE_FILE_STEM, is_sync_event
+
+    ingest = template["Resources"]["KbIngestFunction"]["Properties"]
+    parameter = template["Parameters"]["KbSyncSchedule"]
+
+    # when
+    schedule = ingest["Events"]["KbSourceSync"]
+
+    # then: every 15 minutes by default, the event kb_ingest recognises as the sync, uploads where ingest looks
+    assert schedule["Type"] == "Schedule"
+    assert schedule["Properties"]["Schedule"] == {"Ref": "KbSyncSchedule"}
+    assert parameter["Default"] == "rate(15 minutes)"
+    assert re.match(parameter["AllowedPattern"], "cron(0/5 * * * ? *)")
+    assert not re.match(parameter["AllowedPattern"], "every 5 minutes")
+    assert is_sync_event(json.loads(schedule["Properties"]["Input"]))
+    assert f"/kb/*/{SOURCE_FILE_STEM}." in json.dumps(ingest["Policies"])
+
+
+def test_kb_ingest_writes_every_bots_unanswered_questions_report_weekly(template: dict[str, Any]) -> None:
+    # given
+    from faqbot.mining.jobs import is_weekly_report_event
+
+    ingest = template["Resources"]["KbIngestFunction"]["Properties"]
+
+    # when
+    schedule = ingest["Events"]["UnansweredReport"]
+
+    # then: once a week (one day-of-week in the cron), with the event kb_ingest recognises as the report run
+    assert schedule["Type"] == "Schedule"
+    minutes, hours, day, month, weekday, year = schedule["Properties"]["Schedule"].removeprefix("cron(")[:-1].split()
+    assert (day, month, year) == ("?", "*", "*") and weekday.isalpha() and hours.isdigit() and minutes.isdigit()
+    assert is_weekly_report_event(json.loads(schedule["Properties"]["Input"]))
+    assert ingest["Environment"]["Variables"]["CONVERSATIONS_TABLE_NAME"] == {"Ref": "ConversationsTable"}
 
 
 SECRET_PATTERNS = {

@@ -217,9 +217,9 @@ def test_handoff_adds_the_handoff_tag_and_resume_clears_the_flags_it_saw() -> No
     # then
     assert_valid_dynamic_block(block, Channel.INSTAGRAM)
     assert block["content"]["actions"] == [
+        {"action": "set_field_value", "field_name": "faqbot_status", "value": "handoff"},  # first: response mapping
         {"action": "remove_tag", "tag_name": "bot_resume"},
         {"action": "unset_field_value", "field_name": "human_takeover"},
-        {"action": "set_field_value", "field_name": "faqbot_status", "value": "handoff"},
         {"action": "add_tag", "tag_name": "faqbot_handoff"},
     ]
 

@@ -309,3 +309,15 @@ def test_matcher_cache_rechecks_the_live_version_at_most_every_interval(world: W
 def test_events_record_kinds_in_the_transcript(world: World) -> None:
     world.say("покличте менеджера")
     assert EventKind.HANDOFF in [m.kind for m in world.store.messages("shop", "42")]
+
+
+def test_a_website_visitor_is_asked_for_contact_data_on_handoff_even_without_a_crm(world: World) -> None:
+    # given: an anonymous website visitor (no CRM configured), then one who left a phone
+    web = {"platform": Platform.WEB, "channel": Channel.WEB, "name": None, "chat_url": None}
+    # when
+    asked = world.say("покличте менеджера", contact_id="web-visitor-1", **web)
+    known = world.say("покличте менеджера, мій номер 067 123 45 67", contact_id="web-visitor-2", **web)
+    # then
+    assert asked.texts[-1] == world.bot.texts.get("ask_contact", Language.UK)
+    assert world.bot.texts.get("ask_contact", Language.UK) not in known.texts
+    assert [e.platform for e in world.publisher.escalations] == [Platform.WEB, Platform.WEB]

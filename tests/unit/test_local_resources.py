@@ -77,9 +77,10 @@ def test_event_sources_come_from_the_template(template: dict[str, Any]) -> None:
         10,
         True,
     )
-    (upload,) = resources.function("kb_ingest").s3_sources
-    assert upload.bucket == "KbBucket"
+    upload, transcripts = resources.function("kb_ingest").s3_sources  # KB uploads, then FAQ mining's transcripts
+    assert upload.bucket == transcripts.bucket == "KbBucket"
     assert upload.matches("kb/demo/faq.csv") and not upload.matches("reports/demo/faq.json")
+    assert transcripts.matches("transcripts/demo/call01.txt") and not transcripts.matches("drafts/demo/d.xlsx")
 
 
 def test_functions_are_found_by_logical_id_or_folder_and_code_dir_is_relative_to_the_template(
@@ -159,7 +160,19 @@ def test_unknown_references_and_parameters_fail_with_a_message() -> None:
 
 def test_an_event_type_the_stack_cannot_deliver_is_refused() -> None:
     template = _tiny_template()
+    template["Resources"]["Fn"]["Properties"]["Events"] = {"Topic": {"Type": "SNS", "Properties": {}}}
+
+    with pytest.raises(TemplateError, match="SNS"):
+        plan(template)
+
+
+def test_a_schedule_is_not_run_locally_but_does_not_stop_the_stack() -> None:
+    # given: kb_ingest's sheet sync runs on a schedule in AWS; locally `faqbot kb sync --local` runs it
+    template = _tiny_template()
     template["Resources"]["Fn"]["Properties"]["Events"] = {"Tick": {"Type": "Schedule", "Properties": {}}}
 
-    with pytest.raises(TemplateError, match="Schedule"):
-        plan(template)
+    # when
+    fn = plan(template).function("Fn")
+
+    # then
+    assert fn.routes == () and fn.sqs_sources == () and fn.s3_sources == ()

@@ -1,4 +1,5 @@
-"""The webhook's cold start stays light: importing its handler must not import pandas."""
+"""The webhook's cold start stays light: importing its handler must not import pandas (nor phonenumbers,
+loaded on the first message that has a phone)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ module = importlib.util.module_from_spec(spec)
 sys.modules[spec.name] = module
 spec.loader.exec_module(module)
 print(json.dumps({"handler": callable(getattr(module, "lambda_handler", None)),
-                  "heavy": sorted(m for m in ("pandas", "openpyxl", "numpy") if m in sys.modules)}))
+                  "heavy": sorted(m for m in ("pandas", "openpyxl", "numpy", "phonenumbers") if m in sys.modules)}))
 """
 
 

@@ -143,15 +143,16 @@ def render_dynamic_block(reply: BotReply, *, channel: Channel, settings: ManyCha
 
 
 def _actions(reply: BotReply, settings: ManyChatSettings) -> list[dict[str, Any]]:
-    """Flags reset first (they matter most), then the status field, then the handoff tag."""
+    """The status field first (so an External Request's response mapping can read `$.content.actions[0].value`),
+    then the flags to reset, then the handoff tag: at most 4 actions, within ManyChat's 5."""
     actions: list[dict[str, Any]] = []
+    if settings.status_field:
+        actions.append({"action": "set_field_value", "field_name": settings.status_field, "value": reply.status.value})
     for signal in reply.clear_signals:
         if signal.kind == "tag":
             actions.append({"action": "remove_tag", "tag_name": signal.name})
         elif signal.kind == "field":
             actions.append({"action": "unset_field_value", "field_name": signal.name})
-    if settings.status_field:
-        actions.append({"action": "set_field_value", "field_name": settings.status_field, "value": reply.status.value})
     if reply.status is ReplyStatus.HANDOFF and settings.handoff_tag:
         actions.append({"action": "add_tag", "tag_name": settings.handoff_tag})
     return actions

@@ -108,6 +108,7 @@ def _print_banner(stack: LocalStack) -> None:
             "",
             f"  demo bot    {demo.bot_id}: KB version {demo.kb.version} active, {demo.kb.entry_count} entries",
             f"  webhook     {demo.webhook_url}",
+            f"  playground  {demo.playground_url or '(no HistoryPageFunction in the template)'}",
             f"  secret      {demo.secret}",
             f"  bot health  curl -sS -H {shlex.quote(auth)} {demo.health_url}",
             "",

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from faqbot.config import BotConfig, MatchThresholds
+from faqbot.config import BotConfig, MatchThresholds, SemanticSettings
 from faqbot.kb.models import KbEntry
 
 logger = logging.getLogger(__name__)
@@ -38,6 +38,12 @@ class KbSource(Protocol):
     def load_entries(self, bot_id: str, version: int) -> list[KbEntry]: ...
 
 
+class SemanticWrapper(Protocol):
+    """What the cache needs of `faqbot.semantic.tier.SemanticTier` (the optional Bedrock tier, issue 7)."""
+
+    def wrap(self, bot: BotConfig, lexical: Any, entries: Sequence[KbEntry]) -> Any: ...
+
+
 def default_matcher_factory(entries: list[KbEntry], thresholds: MatchThresholds) -> MatcherLike:
     from faqbot.kb.matcher import Matcher
 
@@ -59,6 +65,11 @@ class _Cached:
     loaded: LoadedKb
     thresholds: MatchThresholds
     checked_at: float
+    semantic: SemanticSettings | None = None
+
+    def fits(self, bot: BotConfig) -> bool:
+        """Built with this bot's current matching settings."""
+        return self.thresholds == bot.thresholds and self.semantic == bot.semantic
 
 
 class MatcherCache:
@@ -69,8 +80,10 @@ class MatcherCache:
         factory: MatcherFactory = default_matcher_factory,
         recheck_seconds: float = 15.0,
         clock: Callable[[], float] = time.monotonic,
+        semantic: SemanticWrapper | None = None,
     ) -> None:
         self._kb = kb
+        self._semantic = semantic
         self._factory = factory
         self._recheck_seconds = recheck_seconds
         self._clock = clock
@@ -80,12 +93,12 @@ class MatcherCache:
         """The bot's live KB; raises only when the KB table is unreachable and nothing is cached."""
         now = self._clock()
         cached = self._by_bot.get(bot.bot_id)
-        if cached and cached.thresholds == bot.thresholds and now - cached.checked_at < self._recheck_seconds:
+        if cached and cached.fits(bot) and now - cached.checked_at < self._recheck_seconds:
             return cached.loaded
         try:
             active = self._kb.active(bot.bot_id)
             version = None if active is None else int(active.version)
-            if cached and cached.thresholds == bot.thresholds and cached.loaded.version == version:
+            if cached and cached.fits(bot) and cached.loaded.version == version:
                 cached.checked_at = now
                 return cached.loaded
             loaded = self._load(bot, version)
@@ -97,15 +110,20 @@ class MatcherCache:
             )
             cached.checked_at = now  # do not hammer a failing table on every message
             return replace(cached.loaded, stale=True)
-        self._by_bot[bot.bot_id] = _Cached(loaded=loaded, thresholds=bot.thresholds, checked_at=now)
+        self._by_bot[bot.bot_id] = _Cached(
+            loaded=loaded, thresholds=bot.thresholds, checked_at=now, semantic=bot.semantic
+        )
         return loaded
 
     def _load(self, bot: BotConfig, version: int | None) -> LoadedKb:
         if version is None:
             return LoadedKb(version=None, matcher=None)
         entries = self._kb.load_entries(bot.bot_id, version)
+        matcher = self._factory(entries, bot.thresholds)
+        if self._semantic is not None:
+            matcher = self._semantic.wrap(bot, matcher, entries)  # the same matcher when the bot has it off
         return LoadedKb(
             version=version,
-            matcher=self._factory(entries, bot.thresholds),
+            matcher=matcher,
             entries={entry.id: entry for entry in entries},
         )

@@ -2,14 +2,14 @@
 
 Phones are normalised to E.164 with `phonenumbers` (Ukrainian numbers may be written nationally:
 067-123-45-67, 0671234567, (067) 123 45 67), so the CRM receives one spelling of one number.
+`phonenumbers` is imported on first use: its metadata is a noticeable part of the webhook's cold start,
+and most messages carry no phone.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-
-import phonenumbers
 
 from faqbot.config import BotConfig
 from faqbot.conversation.store import Contact
@@ -24,6 +24,8 @@ def normalize_phone(raw: str | None, region: str = DEFAULT_REGION) -> str | None
     """A phone as the platform or customer wrote it → E.164 (`+380671234567`), or None if it is not a valid number."""
     if not raw:
         return None
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
@@ -35,6 +37,8 @@ def normalize_phone(raw: str | None, region: str = DEFAULT_REGION) -> str | None
 
 def find_phone(text: str, region: str = DEFAULT_REGION) -> str | None:
     """The first valid phone number written in a message, in E.164."""
+    import phonenumbers
+
     for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
         return phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
     return None

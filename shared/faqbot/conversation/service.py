@@ -35,7 +35,7 @@ from faqbot.channels.models import (
     Signal,
     numbered_choices,
 )
-from faqbot.config import BotConfig, Language
+from faqbot.config import BotConfig, Language, Platform
 from faqbot.conversation.knowledge import LoadedKb, MatcherCache, MatcherLike
 from faqbot.conversation.leads import (
     find_email,
@@ -298,7 +298,9 @@ class ConversationService:
         bot, message = turn.bot, turn.message
         known = turn.changes.applied_to(turn.contact, bot_id=bot.bot_id, contact_id=message.contact_id, now=turn.now)
         texts = [bot.texts.get("human" if reason is EscalationReason.ASKED_HUMAN else "handoff", turn.language)]
-        if has_crm(bot) and not (known.phone or known.email):
+        # A website visitor is anonymous and may leave the page: the managers need a way to reach them.
+        wants_contact = has_crm(bot) or message.platform is Platform.WEB
+        if wants_contact and not (known.phone or known.email):
             texts.append(bot.texts.get("ask_contact", turn.language))
         reply = BotReply(
             status=ReplyStatus.HANDOFF,

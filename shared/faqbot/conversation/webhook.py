@@ -37,6 +37,7 @@ from faqbot.conversation.store import Contact, ConversationStore
 from faqbot.events import EscalationReason
 from faqbot.kb.store import KnowledgeBaseStore
 from faqbot.secrets import SecretStore
+from faqbot.semantic.tier import SemanticTier
 from faqbot.settings import WebhookSettings
 
 logger = logging.getLogger(__name__)
@@ -97,7 +98,12 @@ class Webhook:
             auth=BotAuthenticator(
                 BotRegistry(dynamodb.Table(settings.kb_table_name)), SecretStore(), stage=settings.stage
             ),
-            service=ConversationService(store=store, matchers=MatcherCache(kb), publisher=publisher, executor=executor),
+            service=ConversationService(
+                store=store,
+                matchers=MatcherCache(kb, semantic=_semantic_tier(dynamodb, settings)),
+                publisher=publisher,
+                executor=executor,
+            ),
             executor=executor,
             store=store,
             kb=kb,
@@ -196,6 +202,14 @@ class Webhook:
             }
         )
         return {"bot_id": bot.bot_id, "enabled": bot.enabled, "platform": bot.platform.value, "kb": kb}
+
+
+def _semantic_tier(dynamodb: Any, settings: WebhookSettings) -> SemanticTier:
+    """The optional Bedrock tier (issue 7); it only acts for bots whose config enables it."""
+    return SemanticTier.for_tables(
+        kb_table=dynamodb.Table(settings.kb_table_name),
+        conversations_table=dynamodb.Table(settings.conversations_table_name),
+    )
 
 
 def fallback_reply(bot: BotConfig) -> BotReply:

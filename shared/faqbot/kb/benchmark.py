@@ -80,7 +80,14 @@ def matcher_section(context: BenchContext) -> BenchReport:
     report.figures["pooled"] = pooled.as_dict()
     fitted, fitted_figures = fit_all(benchmarks)
     report.lines.append(f"calibration on all KBs now suggests: {_thresholds(fitted)} -> {_short(fitted_figures)}")
-    report.figures["fit_all"] = {"thresholds": fitted.model_dump(), **fitted_figures.as_dict()}
+    calibrated = fitted == MatchThresholds()
+    report.lines.append(
+        "the shipped defaults are these thresholds"
+        if calibrated
+        else "the shipped defaults DIFFER: update MatchThresholds in faqbot/config.py to the suggestion"
+    )
+    report.figures["fit_all"] = {"thresholds": fitted.model_dump(), "defaults_calibrated": calibrated}
+    report.figures["fit_all"].update(fitted_figures.as_dict())
     if len(benchmarks) > 1:
         report.lines.append("leave-one-KB-out (thresholds fitted on the other KBs):")
         held_out = Figures()
@@ -175,7 +182,8 @@ def _short(figures: Figures) -> str:
 
 def _thresholds(thresholds: MatchThresholds) -> str:
     return (
-        f"score>={thresholds.answer_min_score} margin>={thresholds.answer_min_margin} "
+        f"score>={thresholds.answer_min_score} margin>={thresholds.answer_min_margin}"
+        f"(+{thresholds.answer_contested_margin} contested) "
         f"coverage>={thresholds.answer_min_coverage} clarify>={thresholds.clarify_min_score} "
         f"window {thresholds.clarify_window}"
     )

@@ -23,9 +23,9 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from faqbot.config import Language, MatchThresholds
+from faqbot.config import MatchThresholds
 from faqbot.kb.intents import SmallTalk, courtesy_kind
 from faqbot.kb.matcher import DEFAULT_WEIGHTS, Candidate, Decision, Matcher, MatchResult, Weights, clear_answer, decide
 from faqbot.kb.models import KbEntry
@@ -80,9 +80,13 @@ class Figures:
     latencies_ms: list[float] = field(default_factory=list)
 
     def add(self, outcome: Outcome) -> None:
-        query, decision = outcome.query, outcome.result.decision
+        self.add_decision(outcome.query, outcome.result.decision, outcome.chosen_ids, outcome.elapsed_ms)
+
+    def add_decision(
+        self, query: LabelledQuery, decision: Decision, chosen_ids: tuple[str, ...], elapsed_ms: float = 0.0
+    ) -> None:
         self.queries += 1
-        self.latencies_ms.append(outcome.elapsed_ms)
+        self.latencies_ms.append(elapsed_ms)
         if query.in_scope:
             self.in_scope += 1
         elif query.expected == HUMAN_LABEL:
@@ -91,13 +95,13 @@ class Figures:
         else:
             self.out_of_scope += 1
         if decision is Decision.ANSWER:
-            if outcome.answered == query.expected:
+            if chosen_ids[0] == query.expected:
                 self.answered_correct += 1
             else:
                 self.wrong_answers += 1
         elif decision is Decision.CLARIFY:
             self.clarified += 1
-            if query.in_scope and query.expected in outcome.chosen_ids:
+            if query.in_scope and query.expected in chosen_ids:
                 self.clarified_correct += 1
             if query.expected is None:
                 self.clarified_out_of_scope += 1
@@ -160,8 +164,14 @@ def load_queries(path: Path) -> list[LabelledQuery]:
     return queries
 
 
-def run(matcher: Matcher, queries: Iterable[LabelledQuery]) -> list[Outcome]:
-    """Every query through `Matcher.match`, timed."""
+class Matching(Protocol):
+    """What `run` needs: `Matcher`, or anything deciding the way the webhook does (e.g. with a semantic tier)."""
+
+    def match(self, text: str) -> MatchResult: ...
+
+
+def run(matcher: Matching, queries: Iterable[LabelledQuery]) -> list[Outcome]:
+    """Every query through `match`, timed."""
     outcomes = []
     for query in queries:
         started = time.perf_counter()
@@ -280,11 +290,11 @@ def replay(ranked: Sequence[RankedQuery], thresholds: MatchThresholds) -> Figure
             decision, choices = decide(item.ranked, thresholds)
             if item.courtesy and not clear_answer(decision, item.ranked):
                 decision, choices = Decision.SMALLTALK, ()
-        total.add(Outcome(item.query, MatchResult(decision, item.ranked, choices, Language.UK), 0.0))
+        total.add_decision(item.query, decision, tuple(entry.id for entry in choices))
     return total
 
 
-def objective(fig: Figures, max_wrong_rate: float = 0.04) -> float:
+def objective(fig: Figures, max_wrong_rate: float = 0.035) -> float:
     """What calibration maximises: answers and resolutions, with wrong answers over budget ruled out.
 
     The budget is stricter than the 5% target, so that what is fitted on some KBs keeps its
@@ -301,6 +311,7 @@ def objective(fig: Figures, max_wrong_rate: float = 0.04) -> float:
 ANSWER_GRID: dict[str, tuple[float, ...]] = {
     "answer_min_score": (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7),
     "answer_min_margin": (0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.12, 0.15, 0.2),
+    "answer_contested_margin": (0.0, 0.03, 0.06, 0.1, 0.15),
     "answer_min_coverage": (0.0, 0.3, 0.4, 0.5, 0.6, 0.7),
 }
 CLARIFY_GRID: dict[str, tuple[float, ...]] = {

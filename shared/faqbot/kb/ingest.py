@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -22,6 +22,9 @@ from faqbot.kb.spreadsheet import check_spreadsheet
 from faqbot.kb.store import KnowledgeBaseStore, Superseded
 from faqbot.kb.validation import Activation, Issue, IssueCode, Limits, ValidationReport
 from faqbot.settings import IngestSettings
+
+if TYPE_CHECKING:
+    from faqbot.semantic.ingest import SemanticIngest
 
 KB_PREFIX = "kb/"
 REPORTS_PREFIX = "reports/"
@@ -90,11 +93,13 @@ def ingest_object(
     store: KnowledgeBaseStore,
     registry: BotRegistry | None = None,
     limits: Limits | None = None,
+    semantic: SemanticIngest | None = None,
 ) -> IngestResult:
     """Check the uploaded file at `bucket`/`key`, write its report, and activate it if it has no errors.
 
     The bot's config (when `registry` knows the bot) sets the report language and how many old
     versions are kept; an upload for a bot not configured yet is still checked and stored.
+    With `semantic`, a bot that enables the semantic tier gets its entries embedded before they go live.
     """
     upload = parse_upload_key(key)
     limits = limits or Limits()
@@ -116,7 +121,7 @@ def ingest_object(
         check = check_spreadsheet(obj["Body"].read(), upload.name, limits=limits, language=config.language)
         report, entries = check.report, check.entries
     report = report.model_copy(update={"upload_id": upload_id})
-    activation = _activate(store, upload, config, report, entries)
+    activation = _activate(store, upload, config, report, entries, semantic)
     report = report.model_copy(update={"activation": activation})
     write_report(s3, bucket, upload, report)
     return IngestResult(upload=upload, report=report, report_key=upload.report_key, summary_key=upload.summary_key)
@@ -153,10 +158,13 @@ def _activate(
     config: BotConfig,
     report: ValidationReport,
     entries: list[KbEntry],
+    semantic: SemanticIngest | None = None,
 ) -> Activation:
     if not report.ok:
         live = store.active(upload.bot_id, consistent=True)
         return Activation(status="rejected", live_version=live.version if live else None)
+    if semantic is not None:
+        semantic.prepare(config, entries, kept=store)  # never raises; vectors exist before the version is live
     try:
         active = store.publish(
             upload.bot_id,

@@ -10,8 +10,9 @@ the stem, a typo), and every entry gets two coverages:
 - *entry coverage*: how much of the entry's best phrasing the message contains — high when the
   customer asked exactly that question, whatever else they wrote around it.
 The score in [0, 1] blends them. Decisions: a request for a person → `human`; bare courtesy →
-`smalltalk`; a clear winner (score and lead over the runner-up, scaled by how close this KB's own
-entries are to each other) → `answer`; a few close candidates → `clarify`; nothing → `escalate`.
+`smalltalk`; a clear winner (score, coverage and lead over the runner-up; a larger lead when the
+character n-grams of the message prefer the runner-up) → `answer`; a few close candidates →
+`clarify`; nothing → `escalate`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
 from faqbot.config import Language, MatchThresholds
 from faqbot.kb.intents import SmallTalk, asks_for_human, courtesy_kind, smalltalk_kind, strip_greetings
@@ -46,6 +48,7 @@ class Candidate:
     entry: KbEntry
     score: float  # in [0, 1]
     coverage: float = 1.0  # share of the message this entry explains, in [0, 1] (part of `score`)
+    spelling: float = 0.0  # character-trigram similarity of its closest phrasing to the message, in [0, 1]
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,8 @@ class Weights:
     """How evidence adds up into a score. Tuned leave-one-KB-out on the benchmark (see `faqbot bench`)."""
 
     message_coverage: float = 0.95  # share of the message coverage in the score (the rest: entry coverage)
-    answer_evidence: float = 0.65  # a message word found only in the answer counts this much
-    unknown_word: float = 0.7  # weight of a message word the KB never uses, relative to the rarest KB word
+    answer_evidence: float = 0.75  # a message word found only in the answer counts this much
+    unknown_word: float = 0.6  # weight of a message word the KB never uses, relative to the rarest KB word
     char_ngrams: float = 0.2  # share of character-trigram similarity of the phrasings in the score
     answer_frequency: float = 1.0  # an entry whose answer (not question) has a word counts this much towards its rarity
     unknown_non_noun: float = 0.5  # further factor for such a word that is not a noun ("успеваю", "потемнел")
@@ -79,6 +82,7 @@ class Weights:
 DEFAULT_WEIGHTS = Weights()
 _CANDIDATES_SHOWN = 5
 _STEM = 4  # letters of a shared stem
+_SHORT_WORD = 6  # up to this length a typo is one edit; longer words may have two
 _COURTESY_MIN_COVERAGE = 0.75
 _RERANKED = 10  # candidates re-scored on spelling
 _WEAK_ONLY = 0.5  # score factor for an entry matched on question words and numbers only
@@ -187,23 +191,22 @@ class Matcher:
         best: dict[tuple[int, int], float] = {}
         for doc, entry in enumerate(self.entries):
             for text in (entry.question, *entry.alternatives):
-                terms = self._message_terms(tokenize(text), self._hint)
-                scores = {other: score for other, (score, _) in self._scores(terms).items()}
-                own = scores.get(doc, 0.0)
+                scores = self._scores(self._message_terms(tokenize(text), self._hint))
+                own = scores[doc][0] if doc in scores else 0.0
                 if own <= 0:
                     continue
-                for other, score in scores.items():
-                    if other == doc:
+                floor = min_similarity * own  # most entries share a word or two: skip them early
+                for other, (score, _) in scores.items():
+                    if score < floor or other == doc:
                         continue
                     similarity = min(score / own, 1.0)
                     pair = (min(doc, other), max(doc, other))
                     best[pair] = max(best.get(pair, 0.0), similarity)
-        pairs = [
-            (self.entries[a].id, self.entries[b].id, round(similarity, 3))
-            for (a, b), similarity in best.items()
-            if similarity >= min_similarity
-        ]
-        return sorted(pairs, key=lambda pair: -pair[2])
+        close = sorted(
+            ((round(similarity, 3), a, b) for (a, b), similarity in best.items() if similarity >= min_similarity),
+            key=lambda item: (-item[0], item[1], item[2]),
+        )
+        return [(self.entries[a].id, self.entries[b].id, similarity) for similarity, a, b in close]
 
     def resolve_choice(self, text: str, offered: Sequence[str]) -> KbEntry | None:
         """The entry a customer picked from a clarifying question: "2", "друге", "second", or the question."""
@@ -233,14 +236,16 @@ class Matcher:
         if not scores:
             return []
         best = heapq.nlargest(_RERANKED, scores, key=lambda doc: scores[doc][0])
+        spelling: dict[int, float] = {}
         if self._grams:
-            scores = self._with_spelling(tokens, scores, best)
+            scores, spelling = self._with_spelling(tokens, scores, best)
             best.sort(key=lambda doc: -scores[doc][0])
         if limit is None or limit > len(best):
             rest = sorted((doc for doc in scores if doc not in set(best)), key=lambda doc: -scores[doc][0])
             best = (best + rest)[:limit]
         return [
-            Candidate(self.entries[doc], round(scores[doc][0], 4), round(scores[doc][1], 4)) for doc in best[:limit]
+            Candidate(self.entries[doc], round(scores[doc][0], 4), round(scores[doc][1], 4), spelling.get(doc, 0.0))
+            for doc in best[:limit]
         ]
 
     def _message_terms(self, tokens: list[str], hint: str) -> list[Term]:
@@ -312,22 +317,25 @@ class Matcher:
 
     def _with_spelling(
         self, tokens: list[str], scores: dict[int, tuple[float, float]], best: list[int]
-    ) -> dict[int, tuple[float, float]]:
+    ) -> tuple[dict[int, tuple[float, float]], dict[int, float]]:
         """Blend in the character-trigram similarity of the best candidates' phrasings (derivations, spelling).
 
-        Only `best` are re-scored; the others' scores shrink alike, so they stay behind.
+        Only `best` are re-scored; the others' scores shrink alike, so they stay behind. Also returns
+        the similarities: a second, independent view of which entry the customer wrote about.
         """
         share = self.weights.char_ngrams
         query = self._gram_vector(_char_grams(_content_words(tokens)))
         out = {doc: ((1 - share) * score, cover) for doc, (score, cover) in scores.items()}
+        similarities: dict[int, float] = {}
         for doc in best:
             similarity = max(
                 (sum(weight * vector.get(gram, 0.0) for gram, weight in query.items()) for vector in self._grams[doc]),
                 default=0.0,
             )
+            similarities[doc] = round(similarity, 4)
             score, cover = out[doc]
             out[doc] = (score + share * similarity, cover)
-        return out
+        return out, similarities
 
     def _expand(self, term: Term) -> tuple[tuple[str, float], ...]:
         """The KB's own terms this message term may mean, with the strength of each reading."""
@@ -346,10 +354,12 @@ class Matcher:
                 for key, strength in self._stem_matches(form):
                     found[key] = max(found.get(key, 0.0), strength)
             if not found and len(term.key) >= 4:
-                for key, similarity, _ in process.extract(
-                    term.key, self._vocabulary, scorer=fuzz.ratio, score_cutoff=80, limit=3
+                # A typo is an edit or two, not a different word of similar letters ("подоит" is not "повидомит").
+                edits = 1 if len(term.key) <= _SHORT_WORD else 2
+                for key, _, _ in process.extract(
+                    term.key, self._vocabulary, scorer=Levenshtein.distance, score_cutoff=edits, limit=3
                 ):
-                    found[key] = self.weights.typo_match * similarity / 100
+                    found[key] = self.weights.typo_match * fuzz.ratio(term.key, key) / 100
         result = tuple(found.items())
         if len(self._expansions) < 50_000:
             self._expansions[cache_key] = result
@@ -372,7 +382,7 @@ class Matcher:
         shown = list(ranked[:_CANDIDATES_SHOWN])
         if len(shown) < min(3, len(self.entries)):
             present = {c.entry.id for c in shown}
-            shown += [Candidate(e, 0.0) for e in self.entries if e.id not in present][: 3 - len(shown)]
+            shown += [Candidate(e, 0.0, 0.0) for e in self.entries if e.id not in present][: 3 - len(shown)]
         return tuple(shown)
 
 
@@ -381,17 +391,23 @@ def clear_answer(decision: Decision, ranked: Sequence[Candidate]) -> bool:
     return decision is Decision.ANSWER and ranked[0].coverage >= _COURTESY_MIN_COVERAGE
 
 
+def contested(ranked: Sequence[Candidate]) -> bool:
+    """The runner-up is spelled closer to the message than the leader: the two views of the message disagree."""
+    return len(ranked) > 1 and ranked[1].spelling > ranked[0].spelling
+
+
 def decide(ranked: Sequence[Candidate], t: MatchThresholds) -> tuple[Decision, tuple[KbEntry, ...]]:
-    """Answer, clarify or escalate from ranked candidates (best first), by the thresholds."""
+    """Answer, clarify or escalate from ranked candidates (best first), by the thresholds.
+
+    The lead needed to answer grows by `answer_contested_margin` when the character view of the
+    message prefers the runner-up: two independent signals agreeing is what makes an answer safe.
+    """
     if not ranked or ranked[0].score < t.clarify_min_score:
         return Decision.ESCALATE, ()
     top = ranked[0].score
     runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-    if (
-        top >= t.answer_min_score
-        and top - runner_up >= t.answer_min_margin
-        and ranked[0].coverage >= t.answer_min_coverage
-    ):
+    margin = t.answer_min_margin + (t.answer_contested_margin if contested(ranked) else 0.0)
+    if top >= t.answer_min_score and top - runner_up >= margin and ranked[0].coverage >= t.answer_min_coverage:
         return Decision.ANSWER, (ranked[0].entry,)
     close = [c.entry for c in ranked[: t.clarify_max_choices] if c.score >= top - t.clarify_window]
     if len(close) < 2:

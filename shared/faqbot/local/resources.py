@@ -274,6 +274,8 @@ def _plan_function(
             sqs_sources.append(_sqs_source(logical_id, event_properties, resolver))
         elif event_type == "S3":
             s3_sources.append(_s3_source(logical_id, event_id, event_properties))
+        elif event_type == "Schedule":
+            continue  # not run on a timer locally: `faqbot kb sync <bot> --local` runs the sync on demand
         else:
             raise TemplateError(f"{logical_id}.Events.{event_id}: the local stack cannot deliver {event_type} events")
     invoke_config = properties.get("EventInvokeConfig") or {}

@@ -11,13 +11,14 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from faqbot.bots.admin import CreatedBot, create_bot
 from faqbot.bots.registry import BotRegistry
 from faqbot.config import Language, Platform
-from faqbot.history.links import SigningKeys
+from faqbot.history.links import SigningKeys, load_signing_keys, playground_link
 from faqbot.kb.store import ActiveKb, KnowledgeBaseStore
 from faqbot.local.apigw import LocalApiGateway
 from faqbot.local.delivery import S3EventPoller, SqsPoller, start_pollers, stop_pollers
@@ -69,6 +70,7 @@ class DemoBot:
     webhook_url: str
     health_url: str
     kb: ActiveKb
+    playground_url: str | None = None  # the owner's playground (/try/<token>), valid for a week
 
 
 class LocalStack:
@@ -279,7 +281,18 @@ class LocalStack:
             webhook_url=f"{self.api_url}/bots/{DEMO_BOT_ID}/manychat",
             health_url=f"{self.api_url}/bots/{DEMO_BOT_ID}/health",
             kb=kb,
+            playground_url=self.playground_url(DEMO_BOT_ID),
         )
+
+    def playground_url(self, bot_id: str, ttl: timedelta = timedelta(days=7)) -> str | None:
+        """A signed playground link for `bot_id` on this stack (as `faqbot playground link --local` prints)."""
+        assert self.resources is not None
+        fn = self.resources.functions.get("HistoryPageFunction")
+        name = fn.env.get("HISTORY_SIGNING_KEY_PARAM") if fn is not None else None
+        if not name:
+            return None
+        store = SecretStore(self.emulator.client("ssm"), self.emulator.client("secretsmanager"))
+        return playground_link(self.api_url, load_signing_keys(name, store, max_age=0), bot_id, ttl)
 
     def queue_depths(self) -> Mapping[str, int]:
         """Messages in each template queue (visible + in flight), for tests and the curious."""

@@ -6,6 +6,7 @@ the update, act only on presses in the bot's admin chat, resume the contact
 callback (the button stops spinning) and edit the notification to say who resumed and when.
 Telegram calls that fail after the resume are logged, not retried: the resume itself is done and
 a redelivered update would find the contact already resumed.
+A manager's Telegram reply to a website visitor's notification is delivered by `faqbot.web.manager_replies`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from faqbot.settings import WebhookSettings
 from faqbot.telegram.client import TelegramClient, TelegramError
 from faqbot.telegram.messages import resumed_note, utf16_length
 from faqbot.telegram.threads import NotificationThreads
-from faqbot.telegram.updates import ResumePress, TgMessage, parse_update, resume_press, verify_secret_token
+from faqbot.telegram.updates import ResumePress, TgMessage, TgUpdate, parse_update, resume_press, verify_secret_token
+from faqbot.web.manager_replies import ManagerReplies
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +64,10 @@ class AdminChat:
         store: ConversationStore,
         threads: NotificationThreads,
         telegram: TelegramBots,
+        replies: ManagerReplies | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self._replies = replies  # managers' replies to website visitors (None: not handled)
         self._registry = registry
         self._secrets = secrets
         self._store = store
@@ -82,6 +86,7 @@ class AdminChat:
             store=ConversationStore(conversations),
             threads=NotificationThreads(conversations),
             telegram=TelegramBots(secrets, outbox_mode=settings.outbox, timeout=3.0),
+            replies=ManagerReplies(store=ConversationStore(conversations), threads=NotificationThreads(conversations)),
         )
 
     def authenticate(self, bot_id: str, headers: Mapping[str, Any]) -> BotConfig:
@@ -102,7 +107,8 @@ class AdminChat:
         update = parse_update(body)
         press = resume_press(update, admin_chat_id=bot.telegram.chat_id)
         if press is None:
-            return {"update_id": update.update_id, "action": "ignored"}
+            replied = self._manager_reply(bot, update)
+            return {"update_id": update.update_id, **(replied or {"action": "ignored"})}
         return {"update_id": update.update_id, **self._resume(bot, press)}
 
     def _resume(self, bot: BotConfig, press: ResumePress) -> dict[str, Any]:
@@ -133,6 +139,17 @@ class AdminChat:
         if client is not None and press.message is not None and press.message.text:
             self._mark_resumed(client, bot, press.message, by=press.manager.display_name)
         return {"action": "resumed", "contact_id": contact_id}
+
+    def _manager_reply(self, bot: BotConfig, update: TgUpdate) -> dict[str, Any] | None:
+        """A manager's reply to a notification goes to the website visitor it is about (`ManagerReplies`)."""
+        if self._replies is None or update.message is None or update.message.reply_to_message is None:
+            return None
+        try:
+            client: TelegramClient | None = self._telegram.client(bot)
+        except (MissingTelegramSetup, SecretNotFound):
+            logger.exception("cannot answer in Telegram", extra={"bot_id": bot.bot_id})
+            client = None
+        return self._replies.handle(bot, update, client)
 
     def _contact_from_message(self, bot: BotConfig, message: TgMessage | None) -> str | None:
         if message is None:

@@ -1,0 +1,98 @@
+"""The mining work the cloud does by itself, for a Lambda to call (it knows nothing of Lambda events).
+
+- An object created under `transcripts/<bot_id>/`: audio starts a Transcribe job; a transcript
+  (including Transcribe's own output landing there) re-mines the bot's transcripts into
+  `drafts/<bot_id>/faq-draft-<date>.xlsx` (the same day's draft is replaced, so a batch of uploads
+  leaves one draft holding all of them).
+- The weekly schedule: every bot's unanswered-questions report, `reports/<bot_id>/unanswered-<date>.xlsx`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from faqbot.bots.registry import BotRegistry, UnknownBot
+from faqbot.config import Language
+from faqbot.kb.store import KnowledgeBaseStore
+from faqbot.mining.pipeline import bot_of_transcript_key, mine_bucket, start_transcription
+from faqbot.mining.transcripts import is_audio_file, is_transcript_file
+from faqbot.mining.unanswered import build_report, load_unanswered, report_bytes, report_key
+
+WEEKLY_REPORT_ACTION = "unanswered_report"
+REPORT_PERIOD = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class TranscriptOutcome:
+    key: str
+    action: str  # "transcribing" | "mined" | "ignored"
+    detail: str = ""  # the job name, or the draft's key
+
+
+def is_weekly_report_event(event: Any) -> bool:
+    return isinstance(event, dict) and event.get("action") == WEEKLY_REPORT_ACTION
+
+
+def on_transcript_objects(
+    keys: Iterable[str], *, s3: Any, transcribe: Any, bucket: str, registry: BotRegistry | None = None
+) -> list[TranscriptOutcome]:
+    """React to new objects under `transcripts/`: transcribe audio, mine each bot's transcripts once."""
+    outcomes: list[TranscriptOutcome] = []
+    mined: dict[str, str] = {}
+    for key in keys:
+        bot_id = bot_of_transcript_key(key)
+        if bot_id is None:
+            outcomes.append(TranscriptOutcome(key, "ignored", "not under transcripts/<bot_id>/"))
+        elif is_audio_file(key):
+            outcomes.append(TranscriptOutcome(key, "transcribing", start_transcription(transcribe, bucket, key) or ""))
+        elif is_transcript_file(key):
+            if bot_id not in mined:
+                mined[bot_id], _ = mine_bucket(s3, bucket, bot_id, language=_language(registry, bot_id))
+            outcomes.append(TranscriptOutcome(key, "mined", mined[bot_id]))
+        else:
+            outcomes.append(TranscriptOutcome(key, "ignored", "neither audio nor a transcript"))
+    return outcomes
+
+
+def weekly_reports(
+    *,
+    registry: BotRegistry,
+    kb_table: Any,
+    conversations_table: Any,
+    s3: Any,
+    bucket: str,
+    now: datetime | None = None,
+    link: Callable[[str, str], str] | None = None,
+) -> list[str]:
+    """Every bot's unanswered-questions report for the past week; returns the keys written."""
+    now = now or datetime.now(UTC)
+    kb = KnowledgeBaseStore(kb_table)
+    written = []
+    for bot in registry.list():
+        messages = load_unanswered(conversations_table, bot.bot_id, now - REPORT_PERIOD)
+        active = kb.active(bot.bot_id)
+        entries = kb.load_entries(bot.bot_id, active.version) if active else []
+        bot_link = (lambda contact, bot_id=bot.bot_id: link(bot_id, contact)) if link else None
+        rows = build_report(messages, entries, thresholds=bot.thresholds, link=bot_link)
+        key = report_key(bot.bot_id, now)
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=report_bytes(rows, key, bot.language),
+            ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        written.append(key)
+    return written
+
+
+def _language(registry: BotRegistry | None, bot_id: str) -> Language:
+    """The draft's headers follow the bot's language (Russian for a bot not configured yet)."""
+    if registry is None:
+        return Language.RU
+    try:
+        return registry.get(bot_id).language
+    except UnknownBot:
+        return Language.RU

@@ -1,0 +1,1 @@
+"""The website channel: the chat widget, its endpoints' domain, rate limits and manager replies."""

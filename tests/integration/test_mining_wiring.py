@@ -1,0 +1,159 @@
+"""FAQ mining as deployed: S3 events under `transcripts/` and the weekly schedule reach the real kb_ingest handler.
+
+The events come from the template (its notification config, delivered by the local stack's S3 poller; its
+schedule's `Input`), so a change to the template's wiring that breaks mining fails here.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from faqbot.bots.registry import BotRegistry
+from faqbot.config import BotConfig, Language
+from faqbot.conversation.store import ConversationStore, EventKind, Role, StoredMessage
+from faqbot.kb.models import KbEntry
+from faqbot.kb.store import KnowledgeBaseStore
+from faqbot.local.delivery import S3EventPoller
+from support.local_aws import LocalAws
+from support.waiting import wait_until
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).parents[2]
+CORPUS = ROOT / "tests" / "data" / "transcripts"
+BOT = "salon"
+
+
+@pytest.fixture
+def mining_events(emulator: LocalAws, invoke: Any) -> Iterator[S3EventPoller]:
+    """The template's S3 event sources, delivering to the real handlers (as `faqbot run` does)."""
+    sources = [s for fn in emulator.resources.functions.values() for s in fn.s3_sources]
+    poller = S3EventPoller(
+        sources,
+        emulator.resources,
+        emulator.client("s3"),
+        emulator.client("sqs"),
+        lambda function, event: invoke(function, event),
+        echo=lambda _: None,
+        retry_delay_seconds=0.05,
+    )
+    poller.start()
+    yield poller
+    poller.stop()
+    poller.join(10)
+
+
+def _sheet(emulator: LocalAws, key: str) -> Any:
+    body = emulator.client("s3").get_object(Bucket=emulator.name("KbBucket"), Key=key)["Body"].read()
+    return openpyxl.load_workbook(io.BytesIO(body)).active
+
+
+def test_transcripts_dropped_under_transcripts_bot_become_the_bots_draft_faq(
+    emulator: LocalAws, mining_events: S3EventPoller
+) -> None:
+    # given: a Ukrainian bot, and three calls (plain text, Transcribe JSON, subtitles)
+    BotRegistry(emulator.table("KbTable")).put(BotConfig(bot_id=BOT, language=Language.UK))
+    s3, bucket = emulator.client("s3"), emulator.name("KbBucket")
+    keys = [f"transcripts/{BOT}/2026-03/{name}" for name in ("call01.txt", "call25.json", "call28.srt")]
+
+    # when: they are uploaded, through S3 only
+    for key in keys:
+        s3.put_object(Bucket=bucket, Key=key, Body=(CORPUS / Path(key).name).read_bytes())
+    outcomes = wait_until(
+        lambda: (
+            [mining_events.outcomes.get(key) for key in keys]
+            if all(k in mining_events.outcomes for k in keys)
+            else None
+        ),
+        timeout=90,
+        what="the transcripts' events to be handled",
+    )
+
+    # then: kb_ingest mined them into today's draft, with the bot's headers and every call's questions
+    assert [o.function for o in outcomes] == ["KbIngestFunction"] * 3 and all(o.ok for o in outcomes)
+    draft = f"drafts/{BOT}/faq-draft-{date.today().isoformat()}.xlsx"
+    assert [r["status"] for o in outcomes for r in o.response["results"]] == ["mined"] * 3
+    assert {r["detail"] for o in outcomes for r in o.response["results"]} == {draft}
+    sheet = _sheet(emulator, draft)
+    assert [c.value for c in sheet[1]] == ["№", "Питання", "Варіанти питання", "Скільки разів", "Відповідь", "Приклади"]
+    examples = "\n".join(str(sheet.cell(row=r, column=6).value) for r in range(2, sheet.max_row + 1))
+    assert {"call01", "call25", "call28"} <= {line.rsplit("— ", 1)[-1] for line in examples.splitlines()}
+
+
+def test_a_recording_starts_a_transcribe_job_whose_output_is_mined_in_turn(
+    emulator: LocalAws, mining_events: S3EventPoller
+) -> None:
+    # given
+    s3, bucket = emulator.client("s3"), emulator.name("KbBucket")
+    audio, output = f"transcripts/{BOT}/calls/call 42.mp3", f"transcripts/{BOT}/call 42.json"
+
+    # when: a recording is uploaded
+    s3.put_object(Bucket=bucket, Key=audio, Body=b"ID3 not really audio")
+    started = wait_until(lambda: mining_events.outcomes.get(audio), timeout=60, what="the recording's event")
+
+    # then: a Transcribe job (languages identified, speakers labelled) that writes back under transcripts/
+    assert started.ok and started.response["results"] == [
+        {"key": audio, "status": "transcribing", "detail": "salon-calls-call-42.mp3"}
+    ]
+    job = emulator.client("transcribe").get_transcription_job(TranscriptionJobName="salon-calls-call-42.mp3")
+    assert job["TranscriptionJob"]["Media"] == {"MediaFileUri": f"s3://{bucket}/{audio}"}
+    assert job["TranscriptionJob"]["LanguageOptions"] == ["uk-UA", "ru-RU", "en-US"]
+
+    # when: Transcribe's output lands (its documented JSON; moto does not run the job)
+    s3.put_object(Bucket=bucket, Key=output, Body=(CORPUS / "call25.json").read_bytes())
+    mined = wait_until(lambda: mining_events.outcomes.get(output), timeout=60, what="the output's event")
+
+    # then: mined into the draft; the bot has no config yet, so the headers are Russian
+    assert mined.ok and [r["status"] for r in mined.response["results"]] == ["mined"]
+    sheet = _sheet(emulator, mined.response["results"][0]["detail"])
+    assert sheet["B1"].value == "Вопрос" and sheet.max_row >= 2
+    assert "call 42" in str(sheet["F2"].value)
+
+
+def test_the_weekly_schedule_writes_every_bots_unanswered_questions_report(
+    emulator: LocalAws, invoke: Any, template: dict[str, Any]
+) -> None:
+    # given: two handoffs about certificates and one about the address, which the KB almost covers
+    kb_table, conversations = emulator.table("KbTable"), emulator.table("ConversationsTable")
+    BotRegistry(kb_table).put(BotConfig(bot_id=BOT, language=Language.RU))
+    KnowledgeBaseStore(kb_table).publish(
+        BOT, [KbEntry(id="1", question="Где вы находитесь?", answer="ул. Полевая 1", row=2)], source="faq.csv"
+    )
+    now = datetime.now(UTC)
+    asked = {"c1": "Есть ли у вас подарочные сертификаты?", "c2": "Подарочный сертификат можно купить?"}
+    asked["c3"] = "Где вы находитесь, возле какого метро?"
+    store = ConversationStore(conversations, clock=lambda: now)
+    for contact, question in asked.items():
+        at = now - timedelta(hours=1)
+        store.append_messages(
+            BOT,
+            contact,
+            [
+                StoredMessage(at=at, role=Role.CUSTOMER, text=question),
+                StoredMessage(at=at, role=Role.SYSTEM, kind=EventKind.HANDOFF, detail="no_answer"),
+            ],
+        )
+        conversations.put_item(Item={"pk": f"contact#{BOT}#{contact}", "sk": "profile", "last_seen_at": at.isoformat()})
+    event = json.loads(
+        template["Resources"]["KbIngestFunction"]["Properties"]["Events"]["UnansweredReport"]["Properties"]["Input"]
+    )
+
+    # when: the schedule fires
+    response = invoke("KbIngestFunction", event)
+
+    # then
+    key = f"reports/{BOT}/unanswered-{now.date().isoformat()}.xlsx"
+    assert response == {"reports": [key]}
+    sheet = _sheet(emulator, key)
+    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
+    assert [(row[3], row[4]) for row in rows] == [
+        (2, "новая запись"),
+        (1, "добавить как вариант вопроса записи 1 («Где вы находитесь?»)"),
+    ]

@@ -1,0 +1,80 @@
+"""Word forms (pymorphy3 ru + uk) and the cross-language concept vocabulary, as the matcher sees them."""
+
+from __future__ import annotations
+
+import pytest
+from faqbot.kb.morphology import analyse
+from faqbot.kb.terms import text_terms
+
+
+def _keys(text: str, hint: str = "ru") -> list[str]:
+    return [term.key for term in text_terms(text, hint)]
+
+
+@pytest.mark.parametrize(
+    ("word", "hint", "lemma"),
+    [
+        ("частями", "ru", "часть"),
+        ("частинами", "uk", "частина"),
+        ("пломбу", "ru", "пломба"),
+        ("людиною", "uk", "людина"),
+    ],
+)
+def test_words_are_reduced_to_their_dictionary_form(word: str, hint: str, lemma: str) -> None:
+    # when
+    info = analyse(word, hint)
+
+    # then
+    assert info.lemma == lemma
+    assert info.known
+    assert info.pos == "NOUN"
+
+
+def test_imperatives_are_flagged() -> None:
+    # when / then
+    assert analyse("позовите", "ru").imperative
+    assert not analyse("позвать", "ru").imperative
+
+
+@pytest.mark.parametrize("form", ["зуб", "зубов", "зубами", "зубы"])
+def test_inflected_forms_share_one_key(form: str) -> None:
+    # when / then
+    assert _keys(form, "ru") == ["зуб"]
+
+
+def test_other_readings_of_a_word_are_kept_as_alternatives() -> None:
+    # when: the Ukrainian dictionary's first reading of "зубів" is the plural "зуби"
+    (term,) = text_terms("зубів", "uk")
+
+    # then: the singular is still reachable
+    assert "зуб" in (term.key, *term.alts)
+
+
+@pytest.mark.parametrize("word", ["ціна", "цена", "стоимость", "вартість", "почём", "price"])
+def test_price_words_of_every_language_meet_on_one_concept(word: str) -> None:
+    # when / then
+    assert _keys(word, "uk") == ["#price"]
+
+
+def test_russian_and_ukrainian_phrasings_give_the_same_terms() -> None:
+    # when / then
+    assert _keys("оплатить частями", "ru") == _keys("оплатити частинами", "uk") == ["#payment", "#installments"]
+    assert _keys("записаться", "ru") == _keys("записатися", "uk")
+
+
+def test_chat_transliteration_gives_the_same_terms_as_cyrillic() -> None:
+    # when / then
+    assert _keys("skolko stoit dostavka") == _keys("сколько стоит доставка")
+
+
+def test_function_words_carry_no_terms() -> None:
+    # when / then
+    assert _keys("и а у з в на", "ru") == []
+
+
+def test_question_words_weigh_less_than_topic_words() -> None:
+    # when
+    weights = {term.key: term.weight for term in text_terms("сколько стоит доставка", "ru")}
+
+    # then
+    assert weights["#how_much"] < weights["#delivery"]
