@@ -85,7 +85,7 @@ def load_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
 
 
 def put_event(key: str, bucket: str = BUCKET) -> dict[str, Any]:
-    event = json.loads((REPO / "events" / "kb_ingest_s3_put.json").read_text())
+    event = json.loads((REPO / "events" / "s3_kb_put.json").read_text())
     record = event["Records"][0]["s3"]
     record["bucket"]["name"], record["bucket"]["arn"] = bucket, f"arn:aws:s3:::{bucket}"
     record["object"]["key"] = quote_plus(key, safe="/")  # S3 URL-encodes keys in events

@@ -113,7 +113,7 @@ def api(emulator: Any, invoke: Callable[..., Any], load_event: Callable[[str], d
     )
     bucket, key = emulator.name("KbBucket"), "kb/demo/demo_kb.csv"
     emulator.client("s3").put_object(Bucket=bucket, Key=key, Body=DEMO_KB.read_bytes())
-    s3_event = load_event("kb_ingest_s3_put")
+    s3_event = load_event("s3_kb_put")
     s3_event["Records"][0]["s3"]["bucket"]["name"] = bucket
     s3_event["Records"][0]["s3"]["object"]["key"] = key
     result = invoke("kb_ingest", s3_event)

@@ -43,6 +43,22 @@ def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         )
 
 
+@pytest.fixture
+def local_table(dynamodb_local: Any) -> Any:
+    """The KB table on AWS's DynamoDB Local: races between threads need a backend whose transactions are
+    atomic (moto's in-process transact_write_items is not thread-safe, so a race test there is flaky)."""
+    dynamodb_local.drop_all_tables()
+    return dynamodb_local.resource().create_table(
+        TableName="KbTable",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
 def kb(tag: str, count: int = 3) -> list[KbEntry]:
     """A small KB whose every entry carries `tag`, so a mixed (half) KB would show."""
     return [
@@ -198,8 +214,28 @@ def test_an_older_upload_finishing_last_cannot_overwrite_a_newer_one(table: Any)
     assert store.load_entries(BOT, 2) == []
 
 
-def test_concurrent_uploads_in_threads_end_with_the_newest_complete_version_live(table: Any) -> None:
+def test_an_upload_whose_version_was_pruned_by_a_newer_one_is_superseded(table: Any) -> None:
+    # given: while upload A switches, upload B goes live and prunes every older version, A's included
+    store = KnowledgeBaseStore(table)
+    store.publish(BOT, kb("old"), source="old.csv")
+    newer = KnowledgeBaseStore(table)
+    slow = KnowledgeBaseStore(
+        HookedTable(table, lambda: newer.publish(BOT, kb("B", 5), source="b.csv", versions_kept=0))
+    )
+
+    # when
+    with pytest.raises(Superseded) as raised:
+        slow.publish(BOT, kb("A", 4), source="a.csv")
+
+    # then: a beaten upload, not a storage error; B is live and alone
+    assert (raised.value.version, raised.value.live_version) == (2, 3)
+    assert [v.version for v in store.versions(BOT)] == [3]
+    assert store.load_entries(BOT, 3) == kb("B", 5)
+
+
+def test_concurrent_uploads_in_threads_end_with_the_newest_complete_version_live(local_table: Any) -> None:
     # given: four uploads released together
+    table = local_table
     store = KnowledgeBaseStore(table)
     store.publish(BOT, kb("seed"), source="seed.csv")
     start = threading.Barrier(4)

@@ -8,8 +8,9 @@ Order of concerns for every message:
    answer, else handoff (`clarify_failed`);
 4. otherwise the matcher decides: answer / clarify / smalltalk / handoff (escalate, human);
 5. write everything the message changed — the contact (one UpdateItem), the transcript lines (one
-   BatchWriteItem), the escalation, `lead.ready` once the lead is complete, `transcript.updated` for
-   contacts that already have a lead — concurrently, after the reply is known.
+   BatchWriteItem, or the caller's `WriteBatch`: the webhook writes them with its idempotency record),
+   the escalation, `lead.ready` once the lead is complete, `transcript.updated` for contacts that
+   already have a lead — concurrently, after the reply is known.
 
 Storage and queue failures never cost the customer the reply: they are logged, the reply is marked
 `degraded` (the handler emits the error metric), and the bot answers from the cached KB or with the
@@ -55,6 +56,7 @@ from faqbot.conversation.store import (
     PendingClarify,
     Role,
     StoredMessage,
+    WriteBatch,
     pause_line,
     resume_line,
 )
@@ -102,7 +104,7 @@ class _Turn:
 class PendingReply:
     """A decided reply whose writes may still be in flight; `finish()` waits for them."""
 
-    def __init__(self, reply: BotReply, writes: Sequence[Future[object]], degraded: bool) -> None:
+    def __init__(self, reply: BotReply, writes: Sequence[Future[Any]], degraded: bool) -> None:
         self.reply = reply
         self._writes = writes
         self._degraded = degraded
@@ -150,10 +152,19 @@ class ConversationService:
         """The reply, after everything it changed is written."""
         return self.start(bot, message).finish()
 
-    def start(self, bot: BotConfig, message: InboundMessage, *, contact: ContactSource | None = None) -> PendingReply:
+    def start(
+        self,
+        bot: BotConfig,
+        message: InboundMessage,
+        *,
+        contact: ContactSource | None = None,
+        batch: WriteBatch | None = None,
+    ) -> PendingReply:
         """Decide the reply now; the writes run on the executor (`finish()` waits for them).
 
         `contact` returns the contact read ahead (the webhook starts that read while idempotency is checked).
+        With `batch`, the transcript lines go into it instead, and the caller writes it (`finish()` waits for
+        its `done` too).
         """
         text = message.text.strip()[:MAX_INBOUND_TEXT_CHARS]
         turn = _Turn(bot=bot, message=message, text=text, now=self._clock(), language=bot.language)
@@ -161,7 +172,7 @@ class ConversationService:
         turn.contact = self._safely(turn, "read the contact", read)
         self._learn(turn)
         reply = self._decide(turn)
-        writes = self._write(turn, reply)
+        writes = self._write(turn, reply, batch)
         return PendingReply(reply, writes, turn.degraded)
 
     # ---- deciding ---------------------------------------------------------------------------------
@@ -387,7 +398,7 @@ class ConversationService:
 
     # ---- writing ----------------------------------------------------------------------------------
 
-    def _write(self, turn: _Turn, reply: BotReply) -> list[Future[object]]:
+    def _write(self, turn: _Turn, reply: BotReply, batch: WriteBatch | None) -> list[Future[Any]]:
         """Start every write of this message; each reports its own failure (the reply is already decided)."""
         bot, contact_id = turn.bot, turn.message.contact_id
         retention = bot.transcript_retention_days
@@ -401,7 +412,11 @@ class ConversationService:
                 ),
             )
         ]
-        if lines:
+        transcript: list[Future[Any]] = []
+        if lines and batch is not None:
+            self._store.add_messages(batch, bot.bot_id, contact_id, lines, retention_days=retention)
+            transcript.append(batch.done)
+        elif lines:
             tasks.append(
                 (
                     "store the transcript",
@@ -413,7 +428,7 @@ class ConversationService:
             tasks.append(("queue the escalation", lambda: self._publisher.escalate(escalation, to_crm=has_crm(bot))))
         if bot.enabled and has_crm(bot):
             tasks.append(("emit lead events", lambda: self._emit_lead_events(turn)))
-        return [self._executor.submit(self._logged, turn, what, task) for what, task in tasks]
+        return [*transcript, *(self._executor.submit(self._logged, turn, what, task) for what, task in tasks)]
 
     def _emit_lead_events(self, turn: _Turn) -> None:
         bot, message = turn.bot, turn.message

@@ -9,6 +9,11 @@ Every write refreshes `expires_at` (epoch seconds) to now + the bot's `transcrip
 so a conversation is forgotten that long after its last message. DynamoDB deletes expired items
 up to 48 h late (and moto never does), so every read here drops items whose `expires_at` has passed.
 
+Given a plain low-level `client` (the webhook), the per-message calls (contact read, contact write, transcript
+lines) send attribute values serialised here instead of through boto3's resource layer, whose TypeSerializer
+and parameter transformation cost about as much client CPU as the request itself. The transcript lines can
+also go into the caller's `WriteBatch` (the webhook's: one BatchWriteItem shared with its idempotency record).
+
 Users: the webhook (everything), notify and the Telegram "Resume" button (`get_contact`, `resume`),
 crm_sync (`get_contact`, `messages`, `set_crm_lead_id`, `set_crm_note_cursor`), history_page (`messages`).
 """
@@ -16,7 +21,9 @@ crm_sync (`get_contact`, `messages`, `set_crm_lead_id`, `set_crm_note_cursor`), 
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -24,6 +31,7 @@ from enum import StrEnum
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -221,7 +229,9 @@ def resume_line(at: datetime, *, by: str) -> StoredMessage:
 class ConversationStore:
     """Reads and writes contacts and transcripts; takes the boto3 `Table` of the conversations table."""
 
-    def __init__(self, table: Any, *, clock: Clock = _utc_now) -> None:
+    def __init__(self, table: Any, *, client: Any | None = None, clock: Clock = _utc_now) -> None:
+        """`client`: a plain boto3 DynamoDB client (not the resource's own, which re-serialises every value)."""
+        self._client = client
         self._table = table
         self._clock = clock
         self._seq = itertools.count()
@@ -230,9 +240,13 @@ class ConversationStore:
 
     def get_contact(self, bot_id: str, contact_id: str, *, consistent: bool = True) -> Contact | None:
         """The contact, or None (never seen, or forgotten after the retention period)."""
-        item = self._table.get_item(
-            Key={"pk": contact_pk(bot_id, contact_id), "sk": PROFILE_SK}, ConsistentRead=consistent
-        ).get("Item")
+        if self._client is None:
+            plain_key = {"pk": contact_pk(bot_id, contact_id), "sk": PROFILE_SK}
+            item = self._table.get_item(Key=plain_key, ConsistentRead=consistent).get("Item")
+        else:
+            key = _profile_key(bot_id, contact_id)
+            response = self._client.get_item(TableName=self.table_name, Key=key, ConsistentRead=consistent)
+            item = _from_attribute_values(response.get("Item") or {})
         if not item or self._expired(item):
             return None
         return _contact_from_item(item)
@@ -377,7 +391,12 @@ class ConversationStore:
             expression.set("pending_clarify", changes.pending_clarify.model_dump_json())
         elif changes.clear_pending_clarify or changes.pause is not None:
             expression.remove("pending_clarify")
-        self._table.update_item(Key={"pk": contact_pk(bot_id, contact_id), "sk": PROFILE_SK}, **expression.render())
+        if self._client is None:
+            self._table.update_item(Key={"pk": contact_pk(bot_id, contact_id), "sk": PROFILE_SK}, **expression.render())
+        else:
+            self._client.update_item(
+                TableName=self.table_name, Key=_profile_key(bot_id, contact_id), **expression.render(serialized=True)
+            )
 
     def _create(
         self, bot_id: str, contact_id: str, changes: ContactChanges, *, now: datetime, retention_days: int
@@ -406,7 +425,14 @@ class ConversationStore:
         if changes.pending_clarify is not None:
             item["pending_clarify"] = changes.pending_clarify.model_dump_json()
         try:
-            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+            if self._client is None:
+                self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+            else:
+                self._client.put_item(
+                    TableName=self.table_name,
+                    Item=_attribute_values(item),
+                    ConditionExpression="attribute_not_exists(pk)",
+                )
         except ClientError as exc:
             if _is_condition_failure(exc):
                 return False
@@ -490,16 +516,34 @@ class ConversationStore:
         retention_days: int = DEFAULT_RETENTION_DAYS,
     ) -> list[StoredMessage]:
         """Store messages in one batch; each gets a sequence number so equal timestamps keep their order."""
+        batch = WriteBatch()
+        stored = self.add_messages(batch, bot_id, contact_id, messages, retention_days=retention_days)
+        self.write(batch)
+        return stored
+
+    def add_messages(
+        self,
+        batch: WriteBatch,
+        bot_id: str,
+        contact_id: str,
+        messages: Iterable[StoredMessage],
+        *,
+        retention_days: int = DEFAULT_RETENTION_DAYS,
+    ) -> list[StoredMessage]:
+        """Put the messages into `batch` (written by its owner) as `append_messages` would store them."""
         stored = [message.model_copy(update={"seq": next(self._seq) % 1_000_000}) for message in messages]
         expires_at = _epoch(self._clock() + timedelta(days=retention_days))
         pk = contact_pk(bot_id, contact_id)
-        if len(stored) == 1:
-            self._table.put_item(Item=_message_item(pk, stored[0], expires_at))
-        else:
-            with self._table.batch_writer() as batch:
-                for message in stored:
-                    batch.put_item(Item=_message_item(pk, message, expires_at))
+        for message in stored:
+            batch.put(self.table_name, _attribute_values(_message_item(pk, message, expires_at)))
         return stored
+
+    def write(self, batch: WriteBatch) -> None:
+        """Write a batch the caller filled (`add_messages`); nothing to do once it is written."""
+        if self._client is None:
+            batch.write(self._table.meta.client, serialized=False)
+        else:
+            batch.write(self._client)
 
     def messages(
         self,
@@ -546,6 +590,10 @@ class ConversationStore:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     # ---- internals ------------------------------------------------------------------------------
+
+    @property
+    def table_name(self) -> str:
+        return str(self._table.name)
 
     def _expired(self, item: Mapping[str, Any]) -> bool:
         expires_at = item.get("expires_at")
@@ -604,7 +652,8 @@ class _UpdateExpression:
     def add(self, attribute: str, amount: int) -> None:
         self._adds.append(f"{self._name(attribute)} {self._value(amount)}")
 
-    def render(self, *, extra_values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def render(self, *, extra_values: Mapping[str, Any] | None = None, serialized: bool = False) -> dict[str, Any]:
+        """The expression's request parameters; `serialized` for the low-level client (attribute values typed)."""
         clauses = []
         if self._sets:
             clauses.append("SET " + ", ".join(self._sets))
@@ -615,8 +664,95 @@ class _UpdateExpression:
         rendered: dict[str, Any] = {"UpdateExpression": " ".join(clauses), "ExpressionAttributeNames": self._names}
         values = {**self._values, **(extra_values or {})}
         if values:
-            rendered["ExpressionAttributeValues"] = values
+            rendered["ExpressionAttributeValues"] = _attribute_values(values) if serialized else values
         return rendered
+
+
+class UnprocessedWrites(RuntimeError):
+    """DynamoDB left some of a batch's puts unprocessed (throttling) after every retry."""
+
+
+class WriteBatch:
+    """Puts for one or more tables, written together in BatchWriteItem calls (25 puts each).
+
+    The webhook fills one per message with its transcript lines and its completed idempotency record (two
+    tables, one round trip). `done` resolves once everything is written, or with the error that stopped it.
+    """
+
+    MAX_PUTS_PER_CALL = 25
+    ATTEMPTS = 4
+
+    def __init__(self) -> None:
+        self._puts: dict[str, list[dict[str, Any]]] = {}
+        self.done: Future[None] = Future()
+
+    def put(self, table_name: str, item: dict[str, Any]) -> None:
+        """Add an item, its attribute values already serialised (`{"S": ...}`)."""
+        self._puts.setdefault(table_name, []).append(item)
+
+    def drop(self, table_name: str) -> None:
+        """Forget the puts for a table (the webhook retries its transcript without the idempotency record)."""
+        self._puts.pop(table_name, None)
+
+    def write(self, client: Any, *, serialized: bool = True) -> None:
+        """Write every put once; unprocessed ones are sent again with a short backoff. Raises on failure.
+
+        `serialized=False` for a resource's client (it serialises plain values itself). After a success further
+        calls do nothing; after a failure the batch may be written again.
+        """
+        if self.done.done():
+            return
+        requests = [
+            (table, {"PutRequest": {"Item": item if serialized else _from_attribute_values(item)}})
+            for table, items in self._puts.items()
+            for item in items
+        ]
+        for start in range(0, len(requests), self.MAX_PUTS_PER_CALL):
+            chunk: dict[str, list[dict[str, Any]]] = {}
+            for table, request in requests[start : start + self.MAX_PUTS_PER_CALL]:
+                chunk.setdefault(table, []).append(request)
+            for attempt in range(self.ATTEMPTS):
+                chunk = client.batch_write_item(RequestItems=chunk).get("UnprocessedItems") or {}
+                if not chunk:
+                    break
+                time.sleep(0.02 * 2**attempt)
+            if chunk:
+                raise UnprocessedWrites(f"{sum(map(len, chunk.values()))} puts left unprocessed by DynamoDB")
+        self.done.set_result(None)
+
+    def fail(self, exc: BaseException) -> None:
+        """Give up: `done` reports `exc` (the owner logged it)."""
+        if not self.done.done():
+            self.done.set_exception(exc)
+
+
+_DESERIALIZER = TypeDeserializer()
+
+
+def _attribute_value(value: Any) -> dict[str, Any]:
+    """One Python value as a DynamoDB attribute value (the types this module writes)."""
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int | Decimal):
+        return {"N": str(value)}
+    if value is None:
+        return {"NULL": True}
+    raise TypeError(f"cannot store {type(value).__name__} in the conversations table")
+
+
+def _attribute_values(item: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    return {key: _attribute_value(value) for key, value in item.items()}
+
+
+def _from_attribute_values(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A low-level item as plain values (numbers as Decimal, as the resource layer returns them)."""
+    return {key: _DESERIALIZER.deserialize(value) for key, value in item.items()}
+
+
+def _profile_key(bot_id: str, contact_id: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": contact_pk(bot_id, contact_id)}, "sk": {"S": PROFILE_SK}}
 
 
 def _is_condition_failure(exc: ClientError) -> bool:

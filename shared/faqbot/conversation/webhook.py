@@ -5,13 +5,20 @@ authenticate, parse the platform's body, handle the message once (Powertools ide
 IdempotencyTable: a retried request gets the stored reply and causes no second transcript entry or
 event), and render the reply for the platform and channel. Built once per warm container by
 `Webhook.from_settings`.
+
+Round trips per message (the latency a customer waits for): the idempotency record's PutItem alongside the
+contact's GetItem; then, once the reply is decided, one BatchWriteItem holding both the transcript lines and
+the completed idempotency record (`BatchingPersistenceLayer`) alongside the contact's write (and the SQS
+send on a handoff).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import (
@@ -23,6 +30,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyPersistenceLayerError,
 )
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 from faqbot import aws
 from faqbot.bots.auth import BotAuthenticator
@@ -33,7 +41,7 @@ from faqbot.config import BotConfig
 from faqbot.conversation.knowledge import MatcherCache
 from faqbot.conversation.publisher import EventPublisher
 from faqbot.conversation.service import ConversationService, PendingReply
-from faqbot.conversation.store import Contact, ConversationStore
+from faqbot.conversation.store import Contact, ConversationStore, WriteBatch
 from faqbot.events import EscalationReason
 from faqbot.kb.store import KnowledgeBaseStore
 from faqbot.secrets import SecretStore
@@ -51,6 +59,45 @@ Handle = Callable[..., dict[str, Any]]
 
 class RequestInProgress(RuntimeError):
     """The same platform request is being handled right now (a retry overtook the original): HTTP 409."""
+
+
+# The message being handled on this thread: where its completed idempotency record goes.
+_CURRENT_BATCH: ContextVar[WriteBatch | None] = ContextVar("faqbot_webhook_batch", default=None)
+
+
+@contextmanager
+def _batching(batch: WriteBatch) -> Iterator[None]:
+    token = _CURRENT_BATCH.set(batch)
+    try:
+        yield
+    finally:
+        _CURRENT_BATCH.reset(token)
+
+
+class BatchingPersistenceLayer(DynamoDBPersistenceLayer):
+    """Powertools' DynamoDB idempotency store, whose "completed" record rides in the message's transcript batch.
+
+    Powertools saves success with an UpdateItem of the record's status, expiry and response. Here the same
+    attributes are written as a whole item (no condition either way) in the BatchWriteItem that stores the
+    message's transcript lines: one round trip instead of two. The in-progress PutItem, the checks and the
+    replay of a stored reply are Powertools' own. Outside a message (no current batch) it is Powertools' layer.
+    """
+
+    def _update_record(self, data_record: DataRecord) -> None:
+        batch = _CURRENT_BATCH.get()
+        if batch is None:
+            super()._update_record(data_record)
+            return
+        item = {
+            **self._get_key(data_record.idempotency_key),
+            self.expiry_attr: {"N": str(data_record.expiry_timestamp)},
+            self.data_attr: {"S": data_record.response_data},
+            self.status_attr: {"S": data_record.status},
+        }
+        if self.payload_validation_enabled:
+            item[self.validation_key_attr] = {"S": data_record.payload_hash}
+        batch.put(self.table_name, item)
+        batch.write(self.client)
 
 
 class Webhook:
@@ -71,6 +118,7 @@ class Webhook:
         self._store = store
         self._kb = kb
         self._idempotency_config = IdempotencyConfig(expires_after_seconds=dedup_seconds)
+        self._idempotency_table = idempotency.table_name if idempotency is not None else None
         self._handle_once: Handle | None = None
         if idempotency is not None:
             self._handle_once = idempotent_function(
@@ -85,7 +133,7 @@ class Webhook:
     def from_settings(cls, settings: WebhookSettings) -> Webhook:
         dynamodb = aws.dynamodb()
         kb = KnowledgeBaseStore(dynamodb.Table(settings.kb_table_name))
-        store = ConversationStore(dynamodb.Table(settings.conversations_table_name))
+        store = ConversationStore(dynamodb.Table(settings.conversations_table_name), client=aws.client("dynamodb"))
         publisher = EventPublisher(
             aws.client("sqs"),
             escalations_queue_url=settings.escalations_queue_url,
@@ -107,7 +155,7 @@ class Webhook:
             executor=executor,
             store=store,
             kb=kb,
-            idempotency=DynamoDBPersistenceLayer(
+            idempotency=BatchingPersistenceLayer(
                 table_name=settings.idempotency_table_name, boto3_client=aws.client("dynamodb")
             ),
         )
@@ -149,21 +197,46 @@ class Webhook:
         # The contact is read while idempotency records the request: two round trips in the time of one.
         contact = self._executor.submit(self._store.get_contact, bot.bot_id, message.contact_id)
         started: list[PendingReply] = []
+        batch = WriteBatch()  # the transcript lines (and, with idempotency, its completed record)
         degraded = False
+        result: dict[str, Any] | None = None
+        arguments: dict[str, Any] = {
+            "request_key": key,
+            "bot": bot,
+            "message": message,
+            "contact": contact,
+            "started": started,
+            "batch": batch,
+        }
         if self._handle_once is None:
-            result = self._handle(request_key=key, bot=bot, message=message, contact=contact, started=started)
+            result = self._handle(**arguments)
         else:
             try:
-                result = self._handle_once(request_key=key, bot=bot, message=message, contact=contact, started=started)
+                with _batching(batch):
+                    result = self._handle_once(**arguments)
             except IdempotencyAlreadyInProgressError as exc:
                 raise RequestInProgress("this message is already being answered") from exc
             except IdempotencyPersistenceLayerError:
-                logger.exception("idempotency table unavailable; bot %s's message is handled without it", bot.bot_id)
-                started.clear()
                 degraded = True
-                result = self._handle(request_key=key, bot=bot, message=message, contact=contact, started=started)
+                batch.drop(self._idempotency_table or "")  # the transcript lines are written on their own below
+                if started:
+                    # Decided, and its other writes are under way: handling it again would escalate twice. Only
+                    # the completed record is lost (a retry of this request gets 409 until the record expires).
+                    logger.exception("could not complete the idempotency record of bot %s's message", bot.bot_id)
+                else:
+                    logger.exception("idempotency table unavailable; bot %s's message handled without it", bot.bot_id)
+                    result = self._handle(**arguments)
+        self._write_transcript(bot, batch)
         reply = started[0].finish() if started else BotReply.model_validate(result)  # wait for this turn's writes
         return reply.model_copy(update={"degraded": True}) if degraded else reply
+
+    def _write_transcript(self, bot: BotConfig, batch: WriteBatch) -> None:
+        """Write the batch unless idempotency already did; a failure is logged and makes the reply degraded."""
+        try:
+            self._store.write(batch)
+        except Exception as exc:
+            logger.exception("could not store the transcript (bot %s); the customer still gets a reply", bot.bot_id)
+            batch.fail(exc)
 
     def _handle(
         self,
@@ -173,10 +246,11 @@ class Webhook:
         message: InboundMessage,
         contact: Future[Contact | None],
         started: list[PendingReply],
+        batch: WriteBatch,
     ) -> dict[str, Any]:
         """Decide the reply (what idempotency stores); `handle` waits for the writes it started."""
         try:
-            pending = self._service.start(bot, message, contact=contact.result)
+            pending = self._service.start(bot, message, contact=contact.result, batch=batch)
         except Exception:
             # A bug must not leave the customer without an answer: say a manager will reply.
             logger.exception("conversation failed for bot %s; replying with the handoff text", request_key["bot"])

@@ -203,6 +203,9 @@ def create_app(
     async def history(request: Request) -> Response:
         return _history_page(request, store, key_source, registry, clock(), page_size)
 
+    async def refused(request: Request) -> Response:
+        raise PageError(403, "invalid")
+
     async def page_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, PageError)
         return error_page(request, exc.status, exc.kind, language=exc.language)
@@ -216,7 +219,13 @@ def create_app(
         return error_page(request, 500, "unavailable")
 
     app = Starlette(
-        routes=[Route("/history/{token}", history, methods=["GET"]), *extra_routes],
+        # A mangled link with a "/" in its token (or a trailing one) is refused like any bad token (403), not
+        # redirected by Starlette's slash handling to some other URL.
+        routes=[
+            Route("/history/{token}", history, methods=["GET"]),
+            Route("/history/{token}/{rest:path}", refused, methods=["GET"]),
+            *extra_routes,
+        ],
         exception_handlers={PageError: page_error, HTTPException: http_error, Exception: server_error},
     )
     return SecurityHeaders(app)

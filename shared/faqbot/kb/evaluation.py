@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from faqbot.config import MatchThresholds
-from faqbot.kb.intents import SmallTalk, courtesy_kind
+from faqbot.kb.intents import closing_remark
 from faqbot.kb.matcher import DEFAULT_WEIGHTS, Candidate, Decision, Matcher, MatchResult, Weights, clear_answer, decide
 from faqbot.kb.models import KbEntry
 
@@ -273,8 +273,7 @@ def rank_queries(bench: Benchmark, weights: Weights = DEFAULT_WEIGHTS) -> list[R
         if result.decision is Decision.HUMAN or (result.decision is Decision.SMALLTALK and not result.candidates):
             out.append(RankedQuery(query, result.decision, (), False))
             continue
-        kind = courtesy_kind(query.text)
-        courtesy = kind is not None and kind is not SmallTalk.GREETING
+        courtesy = closing_remark(query.text) is not None
         out.append(RankedQuery(query, None, tuple(matcher.rank(query.text)[:5]), courtesy))
     return out
 

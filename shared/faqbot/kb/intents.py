@@ -125,6 +125,24 @@ def courtesy_kind(text: str) -> SmallTalk | None:
     return None
 
 
+# A closing remark carries at most this many words besides the courtesy ("дякую, все отримала").
+_CLOSING_MAX_WORDS = 2
+
+
+def closing_remark(text: str) -> SmallTalk | None:
+    """Thanks / bye when that is what the message is *about*: no question left once the courtesy is removed.
+
+    A courtesy word inside a question does not make it small talk: "пока" is also "while" ("можно я
+    посижу рядом, пока её стригут?"), and an emoji decorates questions ("скидки есть? 🙏"). So a
+    message with a question mark, or with more than a couple of words besides the courtesy, is a question.
+    """
+    kind = courtesy_kind(text)
+    if kind is None or kind is SmallTalk.GREETING or "?" in text:
+        return None
+    words = [token for token in tokenize(text) if not _is_courtesy(fold_letters(token))]
+    return kind if len(words) <= _CLOSING_MAX_WORDS else None
+
+
 def strip_greetings(tokens: list[str]) -> list[str]:
     """Drop greeting formulas ("добрый день", "доброго вечора", "привет") so only the question is matched."""
     out: list[str] = []

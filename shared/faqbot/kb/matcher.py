@@ -28,7 +28,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 from faqbot.config import Language, MatchThresholds
-from faqbot.kb.intents import SmallTalk, asks_for_human, courtesy_kind, smalltalk_kind, strip_greetings
+from faqbot.kb.intents import asks_for_human, closing_remark, smalltalk_kind, strip_greetings
 from faqbot.kb.language import detect_language
 from faqbot.kb.models import KbEntry
 from faqbot.kb.normalize import STOP_WORDS, fold_letters, is_latin, tokenize, transliterate, word_list
@@ -169,8 +169,8 @@ class Matcher:
             return MatchResult(Decision.SMALLTALK, (), (), language, kind.value)
         ranked = self._ranked(text, language)
         decision, choices = self.decide(ranked)
-        courtesy = courtesy_kind(text)
-        if courtesy is not None and courtesy is not SmallTalk.GREETING and not clear_answer(decision, ranked):
+        courtesy = closing_remark(text)
+        if courtesy is not None and not clear_answer(decision, ranked):
             # "дякую, все отримала" / "ок, поняла, спасибо": a closing remark, not a question.
             return MatchResult(Decision.SMALLTALK, self._top(ranked), (), language, courtesy.value)
         return MatchResult(decision, self._top(ranked), choices, language)

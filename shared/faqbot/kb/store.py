@@ -19,6 +19,7 @@ cannot slip in after a rollback either.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -32,6 +33,8 @@ from faqbot.kb.models import KbEntry
 COUNTER_SK = "kb#counter"
 ACTIVE_SK = "kb#active"
 VERSION_SK_PREFIX = "kb#version#"
+# Pointer switches tried when a concurrent upload's transaction conflicts (DynamoDB cancels both, unevaluated).
+_SWITCH_ATTEMPTS = 4
 
 
 class KbStoreError(Exception):
@@ -225,6 +228,10 @@ class KnowledgeBaseStore:
             current = self.active(bot_id, consistent=True)
             raise Superseded(bot_id, version, current.version if current else None)
         if switched == "version":
+            # Pruned meanwhile: a newer upload went live and tidied up the older versions, ours included.
+            current = self.active(bot_id, consistent=True)
+            if current is not None and current.newest_version > version:
+                raise Superseded(bot_id, version, current.version)
             raise UnknownVersion(f"bot {bot_id}: version {version} was deleted while activating")
         return active
 
@@ -287,18 +294,24 @@ class KnowledgeBaseStore:
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": {":ready": "ready"},
         }
-        try:
-            self._table.meta.client.transact_write_items(TransactItems=[{"ConditionCheck": check}, {"Put": put}])
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        for attempt in range(_SWITCH_ATTEMPTS):
+            try:
+                self._table.meta.client.transact_write_items(TransactItems=[{"ConditionCheck": check}, {"Put": put}])
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+                if reasons and reasons[0] == "ConditionalCheckFailed":
+                    return "version"
+                if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                    return "pointer"
+                if "TransactionConflict" in reasons and attempt + 1 < _SWITCH_ATTEMPTS:
+                    # Another upload's transaction held the same items: the conditions were not even evaluated.
+                    time.sleep(0.05 * 2**attempt)
+                    continue
                 raise
-            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                return "version"
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                return "pointer"
-            raise
-        return "ok"
+            return "ok"
+        raise AssertionError("unreachable")
 
     def prune(self, bot_id: str, *, keep: int) -> list[int]:
         """Delete versions beyond the live one and `keep` others; returns the deleted version numbers.
