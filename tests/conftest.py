@@ -12,6 +12,7 @@ calls to a server on 127.0.0.1. Do not combine it with `emulator`, `stack` or th
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from faqbot.local.handlers import LOCAL_REGION, FakeLambdaContext, FunctionInvok
 from faqbot.local.resources import create_resources, create_tables, plan_resources
 from faqbot.local.stack import LocalStack, local_function_env
 from faqbot.local.template import load_template
+from hypothesis import settings as hypothesis_settings
 from moto import mock_aws
 from support.dynamodb_local import DynamoDBLocal
 from support.local_aws import LocalAws
@@ -31,6 +33,11 @@ from support.local_aws import LocalAws
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_PATH = REPO_ROOT / "infra" / "template.yaml"
 EVENTS_DIR = REPO_ROOT / "events"
+
+# CI (`.ci/run`) replays the same property-test examples every run, so a red build is about the change, not
+# the dice; locally every run draws new examples (and prints how to reproduce a failure).
+hypothesis_settings.register_profile("ci", derandomize=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 # Variables that would point boto3 somewhere other than where a fixture wants it.
 _AWS_ROUTING_ENV = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE", "AWS_SESSION_TOKEN")

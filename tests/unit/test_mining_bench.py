@@ -33,3 +33,7 @@ def test_mining_section_reports_its_figures(tmp_path: Path) -> None:
     assert section in SECTIONS and figures["calls"] == 100
     assert figures["questions"] >= 2 * figures["calls"] and 0 < figures["groups"] < figures["distinct_phrasings"]
     assert figures["seconds"] > 0 and "mining took" in report.lines[1]
+    # the labelled corpus is scored against its ground truth too
+    corpus = figures["corpus"]
+    assert report.lines[-1].startswith("labelled corpus (33 calls): ") and corpus["groups"] > 0
+    assert 0 < corpus["purity"] <= 1 and len(corpus["count_errors"]) >= 1

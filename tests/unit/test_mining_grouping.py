@@ -4,32 +4,27 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-from collections import Counter
 from pathlib import Path
 
 import openpyxl
+import pytest
 from faqbot.config import Language
 from faqbot.kb.spreadsheet import check_spreadsheet
 from faqbot.mining.draft import DRAFT_HEADERS, draft_csv, draft_xlsx, escape_cell, groups_document
-from faqbot.mining.grouping import QuestionGroup, group_questions
+from faqbot.mining.grouping import QuestionGroup, consonant_skeleton, group_questions, phrasing_terms
 from faqbot.mining.pipeline import mine_directory
+from faqbot.mining.quality import corpus_quality, load_ground_truth
 from faqbot.mining.questions import Question
 
 DATA = Path(__file__).parents[1] / "data" / "transcripts"
 
 
-def q(text: str, call: str) -> Question:
-    return Question(text=text, call=call, quote=text.rstrip("?").lower())
+def q(text: str, call: str, reply: str = "") -> Question:
+    return Question(text=text, call=call, quote=text.rstrip("?").lower(), reply=reply)
 
 
-def _label(question: Question, truth: dict[str, list[dict[str, str]]]) -> str:
-    """The labelled question of the corpus this phrasing is (every word of a label's quote occurs in it)."""
-    said = f"{question.quote} {question.text}".casefold().replace("ё", "е")
-    for asked in truth.get(question.call, []):
-        if all(word.replace("ё", "е") in said for word in asked["quote"].casefold().split()):
-            return asked["question"]
-    return "?"
+def calls_by_group(questions: list[Question]) -> list[list[str]]:
+    return sorted(sorted(m.call for m in g.members) for g in group_questions(questions))
 
 
 def test_rewordings_in_two_languages_form_one_group_and_other_questions_stay_apart() -> None:
@@ -51,6 +46,70 @@ def test_rewordings_in_two_languages_form_one_group_and_other_questions_stay_apa
     assert frozenset({"Где вы находитесь?", "Де ви знаходитесь?", "Где именно находится салон?"}) in by_question
     assert frozenset({"Оплатить картой можно?", "Оплата карткою чи готівкою?"}) in by_question
     assert frozenset({"Какой у вас график работы?"}) in by_question
+
+
+def test_the_trades_own_words_do_not_glue_different_questions_together() -> None:
+    # given: every question is about "стрижка"; price, duration and the owner's presence are three questions
+    questions = [
+        q("Сколько стоит стрижка собаки?", "price1"),
+        q("Почём подстричь шпица?", "price2"),
+        q("Какая цена на стрижку пуделя?", "price3"),
+        q("Сколько времени занимает стрижка?", "time1"),
+        q("Как долго длится стрижка собаки?", "time2"),
+        q("Можно присутствовать во время стрижки?", "stay1"),
+        q("Хозяин может присутствовать на стрижке?", "stay2"),
+    ]
+
+    # then
+    assert calls_by_group(questions) == [["price1", "price2", "price3"], ["stay1", "stay2"], ["time1", "time2"]]
+
+
+def test_one_question_about_many_things_stays_one_group_however_often_each_is_asked() -> None:
+    # given: 60 calls ask the price, each for one of 15 breeds, in two wordings; and the opening hours
+    breeds = "шпица йорка пуделя хаски мальтезе бишона корги таксы мопса бигля лабрадора чихуахуа пекинеса лайки акиты"
+    questions = []
+    for number in range(60):
+        breed, call = breeds.split()[number % 15], f"c{number}"
+        questions.append(q(f"Сколько стоит стрижка {breed}?", call))
+        questions.append(q(f"До скольки вы работаете в {('субботу', 'пятницу', 'понедельник')[number % 3]}?", call))
+        if number % 4 == 0:
+            questions.append(q(f"Какая цена на груминг для {breed}?", call))
+        if number % 2:
+            questions.append(q("Где вы находитесь?", call))
+
+    # when
+    groups = group_questions(questions)
+
+    # then: the breed is what is asked about, not another question
+    assert [(g.calls, len(g.members)) for g in groups] == [(60, 75), (60, 60), (30, 30)]
+    assert {m.text.split()[0] for m in groups[0].members} | {m.text.split()[0] for m in groups[1].members} == {
+        "Сколько",
+        "Какая",
+        "До",
+    }
+
+
+def test_alike_replies_join_different_wordings_of_one_question_but_only_across_calls() -> None:
+    # given: three wordings with no word in common, answered alike
+    reply = "Яворницкого сорок два, вход со двора."
+    asked = [("Где вы находитесь?", reply), ("Как к вам добраться?", reply), ("Как вас найти?", reply)]
+    others = [q("Сколько стоит стрижка?", "x", "Восемьсот гривен."), q("Оплатить картой можно?", "y", "Да, терминал.")]
+
+    # when: asked in three calls, or all three in one call (where one reply answers them all)
+    across = calls_by_group([q(text, f"c{n}", said) for n, (text, said) in enumerate(asked)] + others)
+    within = group_questions([q(text, "c0", said) for text, said in asked] + others)
+
+    # then
+    assert across == [["c0", "c1", "c2"], ["x"], ["y"]]
+    assert len(within) == 5
+
+
+def test_russian_and_ukrainian_cognates_share_their_consonant_skeleton() -> None:
+    # then
+    assert consonant_skeleton("когот") == consonant_skeleton("кигот") == "кгт"
+    assert consonant_skeleton("агрессивнии") == consonant_skeleton("агресивнии") == "грсвн"
+    assert "~кгт" in phrasing_terms("Когти отдельно?").keys() & phrasing_terms("Кігті окремо?").keys()
+    assert "^прису" in phrasing_terms("Присутствовать можно?").keys() & phrasing_terms("Бути присутньою можна?").keys()
 
 
 def test_groups_rank_by_calls_and_a_repeat_within_one_call_counts_once() -> None:
@@ -86,30 +145,66 @@ def test_the_typical_phrasing_leads_and_variants_are_distinct() -> None:
     assert [m.call for m in group.examples()] == ["a", "b", "c"]
 
 
-def test_corpus_groups_are_pure_and_never_overcount() -> None:
-    # given: 33 labelled calls (ru/uk, txt/json/srt/vtt) and how many calls ask each question
-    truth = json.loads((DATA / "ground_truth.json").read_text(encoding="utf-8"))["calls"]
-    asked_in = Counter(label for asked in truth.values() for label in {a["question"] for a in asked})
-    most_frequent = {label for label, _ in asked_in.most_common(10)}
+def test_corpus_groups_hold_the_most_asked_questions_whole_and_pure_in_either_language() -> None:
+    # given: 33 labelled calls (ru/uk, txt/json/srt/vtt)
+    truth = load_ground_truth(DATA / "ground_truth.json")
 
     # when
-    result = mine_directory(DATA)
+    quality = corpus_quality(mine_directory(DATA).groups, truth)
 
-    # then: most phrasings sit in a group of their own question ...
-    majority = 0
-    for group in result.groups:
-        labels = Counter(_label(member, truth) for member in group.members)
-        majority += labels.most_common(1)[0][1]
-    assert majority / len(result.questions) >= 0.9
-    # ... every top-10 group is about one of the 10 most frequent questions, and no group counts more
-    # calls than that question really has (+1)
-    for group in result.groups[:10]:
-        label = Counter(_label(member, truth) for member in group.members).most_common(1)[0][0]
-        assert label in most_frequent | {"misc"}, (group.question, label)
-        assert group.calls <= asked_in[label] + 1, (group.question, group.calls, asked_in[label])
-    # the two most asked-about questions after price lead the draft
-    top_labels = [Counter(_label(m, truth) for m in g.members).most_common(1)[0][0] for g in result.groups[:2]]
-    assert set(top_labels) == {"book", "address"}
+    # then: what the method reaches today, short of the full acceptance (see the xfail test below)
+    assert quality.purity >= 0.95, quality.summary()
+    assert not quality.split and len(quality.missing) <= 1, quality.summary()
+    assert len(quality.impure) <= 3 and all(check.foreign <= 1 for check in quality.top), quality.summary()
+    assert all(check.error <= 1 for check in quality.top), quality.summary()  # never overcounts
+    # the four most asked questions lead, in order, each counted within ±1 although asked in both languages
+    assert [check.label for check in quality.top[:4]] == ["price", "book", "hours", "address"], quality.summary()
+    assert all(abs(check.error) <= 1 for check in quality.top[:4]), quality.summary()
+    assert sum(abs(check.error) for check in quality.top) <= 8, quality.summary()
+
+
+def test_corpus_quality_accepts_one_right_group_per_question_and_rejects_splits_mixes_and_miscounts() -> None:
+    # given: "price" asked in 3 calls, "address" in 2, "hours" in 1
+    truth = {
+        "c1": [{"question": "price", "quote": "стоит"}, {"question": "address", "quote": "где"}],
+        "c2": [{"question": "price", "quote": "цена"}, {"question": "address", "quote": "адрес"}],
+        "c3": [{"question": "price", "quote": "почем"}, {"question": "hours", "quote": "работаете"}],
+    }
+    price = [q("Сколько стоит?", "c1"), q("Какая цена?", "c2"), q("Почем?", "c3")]
+    address = [q("Где вы?", "c1"), q("Какой адрес?", "c2")]
+    hours = [q("До скольки работаете?", "c3")]
+
+    def grouped(*groups: list[Question]) -> list[QuestionGroup]:
+        return [QuestionGroup(members[0].text, list(members)) for members in groups]
+
+    # when
+    right = corpus_quality(grouped(price, address, hours), truth, top=2)
+    split = corpus_quality(grouped(price[:2], price[2:], address, hours), truth, top=2)
+    mixed = corpus_quality(grouped(price + hours, address), truth, top=2)
+    short = corpus_quality(grouped(address, price[:1], price[1:], hours), truth, top=2)
+
+    # then
+    assert right.meets_acceptance and right.purity == 1.0 and right.most_asked == ("price", "address")
+    assert not split.meets_acceptance and split.split == ("price",) and split.missing == ("address",)
+    assert not mixed.meets_acceptance and [c.label for c in mixed.impure] == ["price"] and mixed.purity == 5 / 6
+    assert not short.meets_acceptance and [(c.label, c.error) for c in short.miscounted] == [("price", -2)]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 8 acceptance not met yet: vaccines and duration are each counted 3 calls short (a Russian and a"
+    " Ukrainian root with no letters in common: прививки / щеплення; synonyms no dictionary relates: займёт /"
+    " занимает, долго / длится), owner_stay is split in four, and 3 top groups hold one phrasing of another question",
+)
+def test_acceptance_the_drafts_top_10_are_the_10_most_asked_questions_one_each_counted_within_one() -> None:
+    # given: 33 labelled calls (ru/uk, txt/json/srt/vtt)
+    truth = load_ground_truth(DATA / "ground_truth.json")
+
+    # when
+    quality = corpus_quality(mine_directory(DATA).groups, truth)
+
+    # then
+    assert quality.meets_acceptance, quality.summary()
 
 
 def test_draft_headers_follow_the_language_and_formulas_are_escaped() -> None:

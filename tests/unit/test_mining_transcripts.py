@@ -49,6 +49,26 @@ def test_plain_text_with_role_labels_keeps_the_customers_turns() -> None:
     assert transcript.utterances[1].text == "Добрий день. Скільки коштує стрижка для шпіца?"
 
 
+def test_each_question_carries_the_agents_reply_when_the_speakers_are_known() -> None:
+    # given: two questions in one turn, then a question the call ends on
+    text = (
+        "Менеджер: Салон, добрий день.\nКлієнт: Де ви знаходитесь? Біля метро?\n"
+        "Менеджер: Яворницького, 42.\nКлієнт: А знижки є?\n"
+    )
+
+    # when
+    questions = extract_questions(parse_transcript(text, "call.txt"))
+    unlabelled = extract_questions(parse_transcript("Де ви знаходитесь? Яворницького, 42.", "call.txt"))
+
+    # then
+    assert [(q.text, q.reply) for q in questions] == [
+        ("Де ви знаходитесь?", "Яворницького, 42."),
+        ("Біля метро?", "Яворницького, 42."),
+        ("Знижки є?", ""),
+    ]
+    assert [q.reply for q in unlabelled] == [""]
+
+
 def test_plain_text_without_labels_infers_who_is_the_customer() -> None:
     # given: one turn per line, the agent greets and offers help, the caller asks
     text = "- Салон Пухнастик, слухаю вас\n- Добрий день скільки коштує стрижка\n- 900 гривень\n- А де ви знаходитесь"

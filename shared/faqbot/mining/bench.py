@@ -4,6 +4,8 @@ The calls are synthesised from the labelled test corpus (`tests/data/transcripts
 salon's greeting followed by customer turns drawn from different real calls, and half of the
 questions name a breed ("…для шпица?"), so most phrasings are distinct, as they are in real calls.
 They are written as plain-text files and mined exactly as `faqbot mine` does (read, extract, group).
+The section also mines the labelled corpus itself and prints how the draft measures up to the
+acceptance (top 10 = the 10 most asked questions, one question per group, counts within ±1).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import re
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from faqbot.bench import BenchContext, BenchReport
 from faqbot.mining.pipeline import mine_directory
+from faqbot.mining.quality import corpus_quality, load_ground_truth
 from faqbot.mining.transcripts import Role, Transcript, load_transcripts
 
 CORPUS = Path(__file__).resolve().parents[3] / "tests" / "data" / "transcripts"
@@ -60,7 +64,7 @@ def mining_section(context: BenchContext) -> BenchReport:
         result = mine_directory(Path(folder))
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     distinct = len({q.text.casefold() for q in result.questions})
-    figures = {
+    figures: dict[str, Any] = {
         "calls": result.transcripts,
         "questions": len(result.questions),
         "distinct_phrasings": distinct,
@@ -80,4 +84,15 @@ def mining_section(context: BenchContext) -> BenchReport:
     if result.groups:
         top = ", ".join(f"{g.question} ({g.calls})" for g in result.groups[:3])
         lines.append(f"top groups: {top}")
+    quality = corpus_quality(mine_directory(CORPUS).groups, load_ground_truth(CORPUS / "ground_truth.json"))
+    lines.append(f"labelled corpus ({len(corpus)} calls): {quality.summary()}")
+    figures["corpus"] = {
+        "groups": quality.groups,
+        "purity": round(quality.purity, 3),
+        "top_hits": len(quality.most_asked) - len(quality.missing),
+        "top_mixed": len(quality.impure),
+        "top_split": list(quality.split),
+        "count_errors": {check.label: check.error for check in quality.top},
+        "meets_acceptance": quality.meets_acceptance,
+    }
     return BenchReport(title=f"mining {count} call transcripts", lines=lines, figures=figures)

@@ -1,36 +1,76 @@
-"""Questions grouped by meaning, with the matcher's own similarity, and ranked by how many calls ask them.
+"""Questions grouped by meaning and ranked by how many calls ask them.
 
-Every distinct phrasing becomes a one-phrasing KB entry and the `Matcher` scores each phrasing
-against the others exactly as it would score a customer's message against a knowledge base (same
-normalisation, cross-language concepts, lemmas, typo tolerance). The similarity of two phrasings is
-the mean of the two directions, each relative to the phrasing's score against itself. Groups are then
-formed in two steps: average-linkage agglomeration of near rewordings (two groups merge while the
-average similarity between their phrasings stays high, which keeps a group to one question instead of
-chaining "до скольки работаете в субботу" → "записаться на субботу" → "записаться на стрижку"); then
-rounds in which every group is a KB entry with all its phrasings as alternatives, and two groups merge
-when their phrasings, matched against that KB, find each other (the matcher judges a phrasing against
-a many-phrasing entry far better than against a single other phrasing).
+Phrasings are read with the matcher's own normalisation (`faqbot.kb.terms`: dictionary forms, the
+cross-language concepts, letter folding) and compared as TF-IDF vectors:
+
+- Terms. Every term of a phrasing, a vocabulary concept counting `CONCEPT_WEIGHT` times (a concept
+  such as price, address or booking is what customers ask about; a trade's own words are mostly the
+  thing asked about). Two spelling keys per word let Russian and Ukrainian cognates meet where the
+  dictionaries do not: its first five letters ("присутствовать" / "присутній") and its consonant
+  skeleton ("когти" / "кігті" → "кгт"). A term no other phrasing has is a detail (a breed, a name)
+  and counts `DETAIL_WEIGHT`; so does, at `SLOT_WEIGHT`, a word that fills the slot of a frame many
+  phrasings share ("сколько стоит стрижка шпица / йорка / пуделя": the breed is what is asked about,
+  not another question).
+- Replies. When the speakers are known, the agent's reply joins the vector in its own namespace
+  (`REPLY_WEIGHT`): one business answers one question alike ("Яворницкого, 42"; "щеплення від сказу"),
+  whatever words asked it. A reply never relates two phrasings of one call (it may answer both).
+- Similarity. Near-identical phrasings (cosine ≥ `FAMILY_THRESHOLD`) first act as one, so that a
+  phrasing repeated in many calls does not fill its own neighbourhood. Then half the cosine, half the
+  shared-nearest-neighbour score (Jarvis-Patrick): two phrasings are alike when their `NEIGHBOURS`
+  nearest phrasings are largely the same ones, which keeps dense questions (price, booking) together
+  and stops a chain of weak links through one common word ("собаку") from gluing unrelated ones.
+- Groups. Average-linkage agglomeration at `threshold`. Then every term is re-weighted by how
+  concentrated it is: the square of the share of its phrasings that sit in its main group. The
+  trade's own nouns ("стрижка", "собака", "груминг"), spread over many questions, fade; the words
+  that tell one question from another stay. The vectors are rebuilt and grouped again (`ROUNDS`).
+- Leftovers. A group of one or two phrasings joins the group it is closest to on average when that
+  is at least `ATTACH` and clearly (`ATTACH_MARGIN` times) closer than the next one.
+
 Purity is preferred to recall: a question split in two rows costs the client a copy-paste, two
-questions in one row cost a wrong answer.
+questions in one row cost a wrong answer. `faqbot bench --section mining` prints how the grouping of
+the labelled corpus (`tests/data/transcripts`) measures up to the acceptance (`faqbot.mining.quality`).
 """
 
 from __future__ import annotations
 
 import heapq
+import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from faqbot.kb.matcher import Matcher
-from faqbot.kb.models import KbEntry
-from faqbot.kb.normalize import clean
+from faqbot.kb.normalize import clean, fold_letters
+from faqbot.kb.terms import text_terms
+from faqbot.kb.vocabulary import WEAK_CONCEPTS
 from faqbot.mining.questions import Question
 
-DEFAULT_THRESHOLD = 0.4  # average similarity two groups need to merge (see `tests/unit/test_mining_grouping.py`)
-PHRASING_THRESHOLD = 0.5  # first pass: phrasings that are near rewordings of each other
-MAX_ROUNDS = 8
-REPRESENTATIVES = 12  # phrasings per group the merge rounds look at
-NEIGHBOURS = 40  # phrasings scored against each phrasing; the rest count as unrelated
+DEFAULT_THRESHOLD = 0.3  # average similarity two groups need to merge (calibrated on tests/data/transcripts)
+CONCEPT_WEIGHT = 1.5  # a vocabulary concept's weight against a plain word's
+PREFIX_WEIGHT = 0.5  # share of a word's weight its first letters carry
+PREFIX_LETTERS = 5
+SKELETON_WEIGHT = 0.5  # share of a word's weight its consonant skeleton carries
+SKELETON_MIN = 3  # consonants a skeleton needs to mean anything
+DETAIL_WEIGHT = 0.5  # a term only one phrasing has
+SLOT_WEIGHT = 0.3  # a word that fills the slot of a common frame ("сколько стоит стрижка ___")
+SLOT_FILLERS = 3  # different words a frame needs in its slot
+SLOT_FRAME_MIN = 2  # words a frame needs ("___ нужны?" says too little to be one)
+REPLY_WEIGHT = 0.8  # the reply's share of a phrasing's vector, against the question's 1
+NEIGHBOURS = 9  # fewer when there are fewer than 3 × 9 phrasings
+COSINE_SHARE = 0.5  # of the similarity; the rest is the shared-neighbour score
+ROUNDS = 3  # groupings, each re-weighting the terms by how concentrated they were in the previous one
+CONCENTRATION_POWER = 2.0
+CONCENTRATION_MIN = 3  # occurrences a term needs before its spread says anything
+ATTACH = 0.15
+ATTACH_MARGIN = 1.5
+LEFTOVER_SIZE = 2  # phrasings (or families of near-identical ones) in a group that may still join another one
+FAMILY_THRESHOLD = 0.7  # cosine at which two phrasings are copies of one another ("…для шпица?" / "…для йорка?")
+MIN_SIMILARITY = 0.02  # below this two phrasings are unrelated
 MAX_VARIANTS = 5
+_REPLY = "a:"  # namespace of the reply's terms
+_VOWELS = frozenset("аеиоуыэюяіїєёьъйaeiouy'")
+
+Vector = dict[str, float]
+Pairs = dict[tuple[int, int], float]  # (i, j) with i < j → similarity
 
 
 @dataclass
@@ -71,11 +111,7 @@ class QuestionGroup:
         return out
 
 
-def group_questions(
-    questions: Iterable[Question],
-    threshold: float = DEFAULT_THRESHOLD,
-    neighbours: int = NEIGHBOURS,
-) -> list[QuestionGroup]:
+def group_questions(questions: Iterable[Question], threshold: float = DEFAULT_THRESHOLD) -> list[QuestionGroup]:
     """The questions grouped by meaning, the most asked first (by calls, then by times asked)."""
     by_key: dict[str, list[Question]] = {}
     for question in questions:
@@ -86,99 +122,224 @@ def group_questions(
     if not phrasings:
         return []
     weights = [float(len(occurrences)) for occurrences in phrasings]
-    texts = [occurrences[0].text for occurrences in phrasings]
-    similarity = _similarities(texts, neighbours)
-    clusters = _average_linkage(weights, similarity, PHRASING_THRESHOLD)
-    for _ in range(MAX_ROUNDS):
-        merged = _merge_round(clusters, texts, weights, threshold, neighbours)
-        if len(merged) == len(clusters):
-            break
-        clusters = merged
-    groups = [_group(cluster, phrasings, weights, similarity) for cluster in clusters]
+    calls = [frozenset(question.call for question in occurrences) for occurrences in phrasings]
+    asked = _fade_slot_fillers([word_keys(occurrences[0].text) for occurrences in phrasings])
+    replies = [_reply_terms(occurrences) for occurrences in phrasings]
+    emphasis: dict[str, float] = {}
+    for _ in range(ROUNDS):
+        vectors = _vectors(asked, replies, emphasis)
+        cosine = _cosines(vectors, calls)
+        # Near-identical phrasings ("…для шпица?", "…для йорка?") act as one: the nearest neighbours of a
+        # phrasing must be other ways of asking, not its own copies, however many calls repeat it.
+        families = _average_linkage(cosine, len(phrasings), FAMILY_THRESHOLD)
+        family_vectors = [_unit(_sum(vectors[index] for index in family)) for family in families]
+        family_calls = [calls[family[0]] if len(family) == 1 else None for family in families]
+        family_cosine = _cosines(family_vectors, family_calls)
+        similarity = _similarity(family_cosine, len(families))
+        merged = _average_linkage(similarity, len(families), threshold)
+        emphasis = _concentration(
+            [[index for family in cluster for index in families[family]] for cluster in merged],
+            [{**a, **r} for a, r in zip(asked, replies, strict=True)],
+        )
+    merged = _attach_leftovers(merged, similarity)
+    clusters = [[index for family in cluster for index in families[family]] for cluster in merged]
+    groups = [_group(cluster, phrasings, weights, cosine) for cluster in clusters]
     groups.sort(key=lambda group: (-group.calls, -len(group.members), group.question))
     return groups
 
 
-def _merge_round(
-    clusters: list[list[int]], texts: Sequence[str], weights: Sequence[float], threshold: float, neighbours: int
-) -> list[list[int]]:
-    """Groups as KB entries (every phrasing an alternative): merge the pairs whose phrasings score each other."""
-    # A group speaks through its most frequent phrasings: enough to judge it, and the matcher's spelling
-    # comparison costs grow with every alternative an entry has.
-    samples = [sorted(cluster, key=lambda index: -weights[index])[:REPRESENTATIVES] for cluster in clusters]
-    entries = [
-        KbEntry(
-            id=str(number), question=texts[sample[0]], answer="", alternatives=tuple(texts[i] for i in sample[1:])
-        )
-        for number, sample in enumerate(samples)
-    ]
-    matcher = Matcher(entries)
-    toward: dict[tuple[int, int], float] = {}  # (group, other) → Σ weight·relative score of its phrasings
-    for number, sample in enumerate(samples):
-        for index in sample:
-            ranked = matcher.rank(texts[index], limit=neighbours)
-            own = next((c.score for c in ranked if c.entry.id == str(number)), 0.0)
-            if own <= 0:
-                continue
-            for candidate in ranked:
-                other = int(candidate.entry.id)
-                if other != number:
-                    key = (number, other)
-                    toward[key] = toward.get(key, 0.0) + weights[index] * min(candidate.score / own, 1.0)
-    size = [sum(weights[i] for i in sample) for sample in samples]
-    pairs = []
-    for (a, b), total in toward.items():
-        if a < b:
-            value = (total / size[a] + toward.get((b, a), 0.0) / size[b]) / 2
-            if value >= threshold:
-                pairs.append((value, a, b))
-    pairs.sort(reverse=True)
-    used: set[int] = set()
-    merged = [list(cluster) for cluster in clusters]
-    gone: set[int] = set()
-    for _, a, b in pairs:
-        if a in used or b in used:
-            continue
-        used.update((a, b))
-        merged[a].extend(merged[b])
-        gone.add(b)
-    return [cluster for number, cluster in enumerate(merged) if number not in gone]
+def phrasing_terms(text: str, namespace: str = "", *, spellings: bool = True) -> Vector:
+    """Term key → weight for one text: the matcher's terms plus (`spellings`) the spelling keys of its words."""
+    return _merge(word_keys(text, namespace, spellings=spellings))
 
 
-def _similarities(texts: Sequence[str], neighbours: int) -> dict[tuple[int, int], float]:
-    """(i, j) with i < j → similarity in [0, 1], for the pairs the matcher relates at all."""
-    matcher = Matcher([KbEntry(id=str(index), question=text, answer="") for index, text in enumerate(texts)])
-    directed: dict[tuple[int, int], float] = {}
-    for index, text in enumerate(texts):
-        ranked = matcher.rank(text, limit=neighbours + 1)
-        own = next((c.score for c in ranked if c.entry.id == str(index)), 0.0) or max(
-            (c.score for c in ranked), default=0.0
-        )
-        if own <= 0:
-            continue
-        for candidate in ranked:
-            other = int(candidate.entry.id)
-            if other != index and candidate.score > 0:
-                directed[(index, other)] = min(candidate.score / own, 1.0)
-    similarity: dict[tuple[int, int], float] = {}
-    for (a, b), score in directed.items():
-        pair = (min(a, b), max(a, b))
-        if pair not in similarity:
-            similarity[pair] = (score + directed.get((b, a), 0.0)) / 2
-    return similarity
+def word_keys(text: str, namespace: str = "", *, spellings: bool = True) -> list[Vector]:
+    """Per word of the text, its keys and weights: the matcher's term first, then its spelling keys."""
+    words: list[Vector] = []
+    for term in text_terms(text):
+        concept = term.is_concept and term.key[1:] not in WEAK_CONCEPTS
+        keys = {namespace + term.key: term.weight * (CONCEPT_WEIGHT if concept else 1.0)}
+        word = fold_letters(term.word) if term.word else ""
+        if spellings and word.isalpha() and len(word) >= PREFIX_LETTERS:
+            keys[namespace + "^" + word[:PREFIX_LETTERS]] = term.weight * PREFIX_WEIGHT
+        skeleton = consonant_skeleton(term.key) if spellings and not term.is_concept else ""
+        if len(skeleton) >= SKELETON_MIN:
+            keys[namespace + "~" + skeleton] = term.weight * SKELETON_WEIGHT
+        words.append(keys)
+    return words
 
 
-def _average_linkage(
-    weights: Sequence[float], similarity: dict[tuple[int, int], float], threshold: float
-) -> list[list[int]]:
-    """Merge the two closest clusters while their (weighted) average similarity is at least `threshold`."""
-    size = list(weights)
-    members: dict[int, list[int]] = {index: [index] for index in range(len(weights))}
-    links: dict[int, dict[int, float]] = {index: {} for index in range(len(weights))}  # Σ w_i·w_j·sim
+def _merge(words: Iterable[Vector]) -> Vector:
+    vector: Vector = {}
+    for keys in words:
+        for key, weight in keys.items():
+            if weight > vector.get(key, 0.0):
+                vector[key] = weight
+    return vector
+
+
+def _fade_slot_fillers(phrasings: Sequence[list[Vector]]) -> list[Vector]:
+    """Each phrasing's vector, with the words that fill a slot of a common frame counting `SLOT_WEIGHT`.
+
+    "Сколько стоит стрижка шпица / йорка / пуделя / хаски": when one frame (the phrasing's other words)
+    comes with at least `SLOT_FILLERS` different words in its place, those words are the thing asked
+    about, not the question, and must not split it by breed, product or service.
+    """
+    fillers: dict[frozenset[str], set[str]] = {}
+    frames: list[list[frozenset[str] | None]] = []
+    for words in phrasings:
+        heads = [next(iter(keys)) for keys in words]
+        own: list[frozenset[str] | None] = []
+        for position, head in enumerate(heads):
+            frame = frozenset(heads[:position] + heads[position + 1 :])
+            if len(frame) >= SLOT_FRAME_MIN:
+                fillers.setdefault(frame, set()).add(head)
+                own.append(frame)
+            else:
+                own.append(None)
+        frames.append(own)
+    vectors = []
+    for words, own in zip(phrasings, frames, strict=True):
+        faded = [
+            {key: weight * SLOT_WEIGHT for key, weight in keys.items()}
+            if frame is not None and len(fillers[frame]) >= SLOT_FILLERS
+            else keys
+            for keys, frame in zip(words, own, strict=True)
+        ]
+        vectors.append(_merge(faded))
+    return vectors
+
+
+def consonant_skeleton(word: str) -> str:
+    """The word's consonants, doubled ones once: Russian and Ukrainian cognates mostly differ in vowels."""
+    out: list[str] = []
+    for char in word:
+        if char.isalpha() and char not in _VOWELS and (not out or out[-1] != char):
+            out.append(char)
+    return "".join(out)
+
+
+def _reply_terms(occurrences: Sequence[Question]) -> Vector:
+    replies = " ".join(dict.fromkeys(question.reply for question in occurrences if question.reply))
+    if not replies:
+        return {}
+    return phrasing_terms(replies, _REPLY, spellings=False)
+
+
+def _vectors(asked: Sequence[Vector], replies: Sequence[Vector], emphasis: dict[str, float]) -> list[Vector]:
+    """Unit TF-IDF vectors: the question's terms, and the reply's at `REPLY_WEIGHT`."""
+    questions = _tfidf(asked, emphasis)
+    answers = _tfidf(replies, emphasis)
+    vectors = []
+    for question, answer in zip(questions, answers, strict=True):
+        vector = dict(question)
+        vector.update({key: REPLY_WEIGHT * value for key, value in answer.items()})
+        vectors.append(_unit(vector))
+    return vectors
+
+
+def _tfidf(vectors: Sequence[Vector], emphasis: dict[str, float]) -> list[Vector]:
+    count = len(vectors)
+    frequency = Counter(key for vector in vectors for key in vector)
+    out = []
+    for vector in vectors:
+        weighted = {
+            key: weight
+            * emphasis.get(key, 1.0)
+            * math.log(1 + count / frequency[key])
+            * (DETAIL_WEIGHT if frequency[key] == 1 else 1.0)
+            for key, weight in vector.items()
+        }
+        out.append(_unit(weighted))
+    return out
+
+
+def _unit(vector: Vector) -> Vector:
+    norm = math.sqrt(sum(value * value for value in vector.values()))
+    return {key: value / norm for key, value in vector.items()} if norm else {}
+
+
+def _sum(vectors: Iterable[Vector]) -> Vector:
+    total: Vector = {}
+    for vector in vectors:
+        for key, value in vector.items():
+            total[key] = total.get(key, 0.0) + value
+    return total
+
+
+def _cosines(vectors: Sequence[Vector], calls: Sequence[frozenset[str] | None]) -> Pairs:
+    """Cosine of every related pair, through an inverted index. Reply terms relate two single phrasings of one
+    call not at all (one reply may answer both); `calls` is None for a family of phrasings."""
+    index: dict[str, list[tuple[int, float]]] = {}
+    for number, vector in enumerate(vectors):
+        for key, value in vector.items():
+            index.setdefault(key, []).append((number, value))
+    pairs: Pairs = {}
+    for number, vector in enumerate(vectors):
+        totals: dict[int, float] = {}
+        for key, value in vector.items():
+            reply = key.startswith(_REPLY)
+            for other, other_value in index[key]:
+                if other > number and not (reply and _same_call(calls[number], calls[other])):
+                    totals[other] = totals.get(other, 0.0) + value * other_value
+        for other, total in totals.items():
+            if total >= MIN_SIMILARITY:
+                pairs[(number, other)] = total
+    return pairs
+
+
+def _same_call(a: frozenset[str] | None, b: frozenset[str] | None) -> bool:
+    return a is not None and b is not None and bool(a & b)
+
+
+def _similarity(cosine: Pairs, count: int) -> Pairs:
+    """The cosine blended with the shared-neighbour score; the cosine alone when there are too few phrasings
+    for a neighbourhood to mean anything (a handful of unanswered messages)."""
+    neighbours = min(NEIGHBOURS, (count - 1) // 3)
+    if neighbours < 2:
+        return dict(cosine)
+    shared = _shared_neighbours(cosine, count, neighbours)
+    return {pair: COSINE_SHARE * cosine[pair] + (1 - COSINE_SHARE) * value for pair, value in shared.items()}
+
+
+def _shared_neighbours(cosine: Pairs, count: int, neighbours: int) -> Pairs:
+    """Jarvis-Patrick: for pairs where one is among the other's nearest, the share of nearest phrasings they share."""
+    around: list[dict[int, float]] = [{} for _ in range(count)]
+    for (a, b), value in cosine.items():
+        around[a][b] = value
+        around[b][a] = value
+    nearest = [set(heapq.nlargest(neighbours, scores, key=scores.__getitem__)) | {n} for n, scores in enumerate(around)]
+    return {
+        (a, b): len(nearest[a] & nearest[b]) / (neighbours + 1)
+        for a, b in cosine
+        if b in nearest[a] or a in nearest[b]
+    }
+
+
+def _concentration(clusters: Sequence[list[int]], vectors: Sequence[Vector]) -> dict[str, float]:
+    """Term → (share of its phrasings in its main group)²: the trade's common words fade, telling words stay."""
+    spread: dict[str, Counter[int]] = {}
+    for number, cluster in enumerate(clusters):
+        for index in cluster:
+            for key in vectors[index]:
+                spread.setdefault(key, Counter())[number] += 1
+    emphasis = {}
+    for key, groups in spread.items():
+        total = sum(groups.values())
+        if total >= CONCENTRATION_MIN:
+            emphasis[key] = (max(groups.values()) / total) ** CONCENTRATION_POWER
+    return emphasis
+
+
+def _average_linkage(similarity: Pairs, count: int, threshold: float) -> list[list[int]]:
+    """Merge the two closest clusters while their average similarity is at least `threshold`."""
+    size = [1] * count
+    members: dict[int, list[int]] = {index: [index] for index in range(count)}
+    links: dict[int, dict[int, float]] = {index: {} for index in range(count)}  # Σ sim over member pairs
     for (a, b), value in similarity.items():
-        links[a][b] = links[b].get(a, 0.0) + weights[a] * weights[b] * value
-        links[b][a] = links[a][b]
-    heap = [(-total / (size[a] * size[b]), a, b) for a in links for b, total in links[a].items() if a < b]
+        links[a][b] = value
+        links[b][a] = value
+    heap = [(-total, a, b) for a in links for b, total in links[a].items() if a < b]
     heapq.heapify(heap)
     while heap:
         negative, a, b = heapq.heappop(heap)
@@ -189,7 +350,6 @@ def _average_linkage(
         current = links[a].get(b, 0.0) / (size[a] * size[b])
         if abs(current + negative) > 1e-12:
             continue  # stale: one of the two grew since
-        # b joins a
         members[a].extend(members.pop(b))
         size[a] += size[b]
         for other, total in links.pop(b).items():
@@ -204,11 +364,42 @@ def _average_linkage(
     return list(members.values())
 
 
+def _attach_leftovers(clusters: list[list[int]], similarity: Pairs) -> list[list[int]]:
+    """Groups of up to `LEFTOVER_SIZE` phrasings join the larger group they are clearly closest to."""
+    around: dict[int, dict[int, float]] = {}
+    for (a, b), value in similarity.items():
+        around.setdefault(a, {})[b] = value
+        around.setdefault(b, {})[a] = value
+    clusters = [list(cluster) for cluster in clusters]
+    owner = {index: number for number, cluster in enumerate(clusters) for index in cluster}
+    for number in sorted(range(len(clusters)), key=lambda n: len(clusters[n])):
+        cluster = clusters[number]
+        if not cluster or len(cluster) > LEFTOVER_SIZE:
+            continue
+        totals: dict[int, float] = {}
+        for index in cluster:
+            for other, value in around.get(index, {}).items():
+                target = owner[other]
+                if target != number and len(clusters[target]) > len(cluster):
+                    totals[target] = totals.get(target, 0.0) + value
+        ranked = sorted(((total / (len(cluster) * len(clusters[t])), t) for t, total in totals.items()), reverse=True)
+        if not ranked:
+            continue
+        best, target = ranked[0]
+        runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
+        if best >= ATTACH and best >= ATTACH_MARGIN * runner_up:
+            clusters[target].extend(cluster)
+            for index in cluster:
+                owner[index] = target
+            clusters[number] = []
+    return [cluster for cluster in clusters if cluster]
+
+
 def _group(
     cluster: list[int],
     phrasings: Sequence[list[Question]],
     weights: Sequence[float],
-    similarity: dict[tuple[int, int], float],
+    similarity: Pairs,
 ) -> QuestionGroup:
     """The typical phrasing is the one closest on average to the others (ties: the most frequent, the shortest)."""
 

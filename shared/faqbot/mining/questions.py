@@ -31,6 +31,7 @@ class Question:
     call: str  # the call it was asked in (file name without extension)
     quote: str  # the sentence as said (trimmed), for the "Examples" column
     source: str = ""  # the transcript's file name
+    reply: str = ""  # what the agent said next, when the speakers are known (answers to one question look alike)
 
 
 def _words(text: str) -> frozenset[str]:
@@ -303,12 +304,18 @@ def tidy_question(sentence: str) -> str:
     return text[0].upper() + text[1:]
 
 
-def _customer_utterances(transcript: Transcript) -> tuple[list[str], bool]:
-    """The customer's turns (speakers known), else everything said (and the caller must be careful)."""
-    customer = [u.text for u in transcript.utterances if u.role is Role.CUSTOMER]
+def _customer_utterances(transcript: Transcript) -> tuple[list[tuple[str, str]], bool]:
+    """The customer's turns with the agent's reply (speakers known), else everything said, with no reply
+    (and the caller must be careful)."""
+    utterances = transcript.utterances
+    customer = [
+        (u.text, utterances[i + 1].text if i + 1 < len(utterances) and utterances[i + 1].role is Role.AGENT else "")
+        for i, u in enumerate(utterances)
+        if u.role is Role.CUSTOMER
+    ]
     if customer:
         return customer, True
-    unknown = [u.text for u in transcript.utterances if u.role is Role.UNKNOWN]
+    unknown = [(u.text, "") for u in utterances if u.role is Role.UNKNOWN]
     return unknown, False
 
 
@@ -316,7 +323,7 @@ def extract_questions(transcript: Transcript) -> list[Question]:
     """The customer's questions in one call, in the order asked."""
     turns, known = _customer_utterances(transcript)
     questions: list[Question] = []
-    for turn in turns:
+    for turn, reply in turns:
         for sentence in split_sentences(turn):
             if not looks_like_question(sentence):
                 continue
@@ -326,7 +333,9 @@ def extract_questions(transcript: Transcript) -> list[Question]:
             if not text or not text_terms(text) or smalltalk_kind(text) is not None:
                 continue
             questions.append(
-                Question(text=text, call=transcript.call, quote=_quote(sentence), source=transcript.source)
+                Question(
+                    text=text, call=transcript.call, quote=_quote(sentence), source=transcript.source, reply=reply
+                )
             )
     return questions
 
