@@ -51,7 +51,13 @@ class MatchThresholds(BaseModel):
         default=0.1,
         ge=0,
         le=1,
-        description="extra lead needed when the runner-up's wording is closer to the message than the leader's",
+        description="extra lead needed unless the leader's wording is clearly closer to the message (see below)",
+    )
+    answer_spelling_lead: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="how much closer (character trigrams) the leader's wording must be for the lead alone to do",
     )
     answer_min_coverage: float = Field(
         default=0.4, ge=0, le=1, description="share of the message the answer must explain (the rest is unknown to it)"

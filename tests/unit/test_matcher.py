@@ -150,6 +150,7 @@ THRESHOLDS = MatchThresholds(
     answer_min_score=0.4,
     answer_min_margin=0.1,
     answer_contested_margin=0.1,
+    answer_spelling_lead=0.1,
     answer_min_coverage=0.5,
     clarify_min_score=0.2,
     clarify_window=0.15,
@@ -158,7 +159,7 @@ THRESHOLDS = MatchThresholds(
 
 
 def _ranked(*scores: float, coverage: float = 1.0, spellings: tuple[float, ...] = ()) -> list[Candidate]:
-    spellings = spellings or tuple(1.0 - 0.1 * i for i in range(len(scores)))
+    spellings = spellings or tuple(1.0 - 0.2 * i for i in range(len(scores)))  # the wording backs the order
     pairs = zip(scores, spellings, strict=True)
     return [Candidate(SHOP[i], score, coverage, spelling) for i, (score, spelling) in enumerate(pairs)]
 
@@ -197,6 +198,24 @@ def test_decide_needs_a_larger_lead_when_the_wording_favours_the_runner_up() -> 
     # when / then
     assert decide(agreed, THRESHOLDS)[0] is Decision.ANSWER
     assert decide(contested, THRESHOLDS)[0] is Decision.CLARIFY
+
+
+def test_decide_needs_the_larger_lead_too_when_the_wording_cannot_tell_the_two_apart() -> None:
+    # given: the same lead of 0.15; the leader's wording only 0.05 closer (less than the 0.1 required)
+    near_tie = _ranked(0.7, 0.55, spellings=(0.45, 0.4))
+    outright = MatchThresholds(**{**THRESHOLDS.model_dump(), "answer_spelling_lead": 0.0})
+
+    # when / then: a near tie is contested; with no lead required only an outright disagreement is
+    assert decide(near_tie, THRESHOLDS)[0] is Decision.CLARIFY
+    assert decide(near_tie, outright)[0] is Decision.ANSWER
+
+
+def test_decide_leaves_the_wording_out_when_it_was_not_measured() -> None:
+    # given: candidates with no character view (the semantic tier's combined scores), a lead of 0.15
+    unmeasured = [Candidate(SHOP[0], 0.7), Candidate(SHOP[1], 0.55)]
+
+    # when / then: the lead alone (0.1) does
+    assert decide(unmeasured, THRESHOLDS)[0] is Decision.ANSWER
 
 
 def test_decide_escalates_below_the_clarify_score_or_without_candidates() -> None:

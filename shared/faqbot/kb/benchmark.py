@@ -183,7 +183,7 @@ def _short(figures: Figures) -> str:
 def _thresholds(thresholds: MatchThresholds) -> str:
     return (
         f"score>={thresholds.answer_min_score} margin>={thresholds.answer_min_margin}"
-        f"(+{thresholds.answer_contested_margin} contested) "
+        f"(+{thresholds.answer_contested_margin} unless spelling leads by {thresholds.answer_spelling_lead}) "
         f"coverage>={thresholds.answer_min_coverage} clarify>={thresholds.clarify_min_score} "
         f"window {thresholds.clarify_window}"
     )

@@ -313,6 +313,11 @@ ANSWER_GRID: dict[str, tuple[float, ...]] = {
     "answer_contested_margin": (0.0, 0.03, 0.06, 0.1, 0.15),
     "answer_min_coverage": (0.0, 0.3, 0.4, 0.5, 0.6, 0.7),
 }
+# How the character view of the message must back the leader (see `faqbot.kb.matcher.decide`).
+CONTEST_GRID: dict[str, tuple[float, ...]] = {
+    "answer_spelling_lead": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3),
+    "answer_contested_margin": ANSWER_GRID["answer_contested_margin"],
+}
 CLARIFY_GRID: dict[str, tuple[float, ...]] = {
     "clarify_min_score": (0.05, 0.1, 0.15, 0.2, 0.25, 0.3),
     "clarify_window": (0.1, 0.15, 0.25, 0.35, 0.5, 1.0),
@@ -320,11 +325,27 @@ CLARIFY_GRID: dict[str, tuple[float, ...]] = {
 
 
 def fit_thresholds(ranked: Sequence[RankedQuery]) -> tuple[MatchThresholds, Figures]:
-    """The thresholds with the best `objective` on these ranked queries (grid search)."""
-    generous = {"clarify_min_score": min(CLARIFY_GRID["clarify_min_score"]), "clarify_window": 1.0}
+    """The thresholds with the best `objective` on these ranked queries (grid search).
+
+    Stages: the answer thresholds (the character view counted only when it disagrees outright),
+    then how the character view must back the leader, the answer thresholds again with that, and
+    the clarification thresholds last: small grids instead of one large.
+    """
+    generous = {
+        "clarify_min_score": min(CLARIFY_GRID["clarify_min_score"]),
+        "clarify_window": 1.0,
+        "answer_spelling_lead": 0.0,
+    }
     answer, _ = _grid_search(ranked, ANSWER_GRID, generous)
-    chosen = {name: getattr(answer, name) for name in ANSWER_GRID}
+    contest, _ = _grid_search(ranked, CONTEST_GRID, {**generous, **_values(answer, ANSWER_GRID)})
+    fixed = {**generous, "answer_spelling_lead": contest.answer_spelling_lead}
+    answer, _ = _grid_search(ranked, ANSWER_GRID, {**fixed, **_values(contest, ANSWER_GRID)})
+    chosen = {**_values(answer, ANSWER_GRID), "answer_spelling_lead": answer.answer_spelling_lead}
     return _grid_search(ranked, CLARIFY_GRID, chosen)
+
+
+def _values(thresholds: MatchThresholds, grid: dict[str, tuple[float, ...]]) -> dict[str, float]:
+    return {name: getattr(thresholds, name) for name in grid}
 
 
 def _grid_search(
