@@ -35,6 +35,10 @@ def test_webhook_bench_answers_every_request_and_times_them() -> None:
     assert result.cold_import_cpu_ms is not None and result.cold_import_cpu_ms > 0
     assert result.handler_cpu_ms is not None and result.handler_cpu_ms > 0
     assert result.emulator_cpu_ms is not None and result.emulator_cpu_ms > 0  # Linux /proc
+    # and each message (a new contact's) took two DynamoDB round trips of two calls: idempotency put + contact
+    # read, then the transcript-and-idempotency batch + the contact's put
+    dynamodb = {operation: count for operation, count in result.calls.items() if operation != "SendMessage"}
+    assert dynamodb == {"PutItem": 2.0, "GetItem": 1.0, "BatchWriteItem": 1.0}
     figures = result.figures()
     assert figures["kb_entries"] == 300 and figures["warm_p99_ms"] == round(result.p99_ms, 2)
     assert any("load average" in note for note in result.lines())

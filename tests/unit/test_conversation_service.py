@@ -11,7 +11,7 @@ import pytest
 from faqbot.channels.models import InboundMessage, ReplyStatus, Signal
 from faqbot.config import BotConfig, Channel, CrmSettings, GenericWebhookSettings, Language, Platform
 from faqbot.conversation.knowledge import MatcherCache
-from faqbot.conversation.service import ConversationService
+from faqbot.conversation.service import ConversationService, Lookahead
 from faqbot.conversation.store import ConversationStore, EventKind, Role
 from faqbot.events import Escalation, EscalationReason, LeadReady, TranscriptUpdated
 from faqbot.kb.matcher import Decision
@@ -283,6 +283,45 @@ def test_kb_table_down_answers_from_the_cached_matcher(world: World) -> None:
     reply = world.say("Як повернути товар?")
     # then
     assert reply.status is ReplyStatus.ANSWERED and reply.entry_id == "9" and reply.degraded
+
+
+def test_a_match_worked_out_ahead_is_used_not_repeated(world: World) -> None:
+    # given: the webhook matched the text while the contact was read
+    message = InboundMessage(platform=Platform.MANYCHAT, contact_id="42", text="Скільки коштує доставка?")
+    ahead = world.service.look_ahead(world.bot, message)
+    # when
+    reply = world.service.start(world.bot, message, ahead=lambda: ahead).finish()
+    # then
+    assert reply.status is ReplyStatus.ANSWERED and reply.entry_id == "7"
+    assert world.matcher.calls == ["Скільки коштує доставка?"]
+
+
+def test_a_paused_contact_needs_no_match_so_a_failed_one_costs_nothing(world: World) -> None:
+    # given: a paused contact, and a look-ahead that failed (KB table down, nothing cached)
+    world.say("У вас є подарункові сертифікати?")  # handoff: paused for an hour
+    message = InboundMessage(platform=Platform.MANYCHAT, contact_id="42", text="алло?")
+
+    def failed() -> Lookahead:
+        raise RuntimeError("KB table unreachable")
+
+    # when
+    reply = world.service.start(world.bot, message, ahead=failed).finish()
+    # then
+    assert reply.status is ReplyStatus.PAUSED and not reply.degraded
+
+
+def test_a_failing_matcher_hands_off_and_tells_the_managers(world: World) -> None:
+    # given: a bug in the matcher
+    def broken(text: str) -> Any:
+        raise ValueError("bug")
+
+    world.matcher.match = broken  # type: ignore[method-assign]
+    # when
+    reply = world.say("Скільки коштує доставка?")
+    # then: the handoff text, degraded, and a manager is told (the contact is paused like any handoff)
+    assert reply.status is ReplyStatus.HANDOFF and reply.degraded
+    assert [event.reason for event in world.publisher.escalations] == [EscalationReason.NO_ANSWER]
+    assert [kind for kind, _ in world.transcript()] == ["customer", "bot", "handoff", "paused"]
 
 
 def test_language_of_a_bare_number_follows_the_conversation(world: World) -> None:

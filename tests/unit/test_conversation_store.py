@@ -1,6 +1,7 @@
 """ConversationStore: contacts, pause/resume, once-only lead marking, transcript order, TTL filtering.
 
-Runs on moto and on AWS's DynamoDB Local (conditional writes and update expressions must hold on both).
+Runs on moto and on AWS's DynamoDB Local (conditional writes and update expressions must hold on both), through
+the resource layer (most functions) and through a plain low-level client (the webhook's hot path).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
+from faqbot import aws
 from faqbot.config import Channel, Platform
 from faqbot.conversation.store import (
     ContactChanges,
@@ -18,6 +21,8 @@ from faqbot.conversation.store import (
     PendingClarify,
     Role,
     StoredMessage,
+    UnprocessedWrites,
+    WriteBatch,
 )
 
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -42,9 +47,11 @@ def table(dynamodb_backend: Any) -> Any:
     return dynamodb_backend.Table("ConversationsTable")
 
 
-@pytest.fixture
-def store(table: Any, clock: Clock) -> ConversationStore:
-    return ConversationStore(table, clock=clock)
+@pytest.fixture(params=["resource", "client"])
+def store(request: pytest.FixtureRequest, table: Any, clock: Clock) -> ConversationStore:
+    """As most functions build it (the table only), and as the webhook does (plus a plain client)."""
+    client = aws.client("dynamodb") if request.param == "client" else None
+    return ConversationStore(table, client=client, clock=clock)
 
 
 def test_update_contact_keeps_known_facts_and_counts_messages(store: ConversationStore) -> None:
@@ -216,3 +223,91 @@ def test_crm_ids_are_stored_on_the_contact(store: ConversationStore) -> None:
     contact = store.get_contact("demo", "42")
     assert contact is not None and contact.crm_lead_id == "31337"
     assert contact.crm_note_cursor == "msg#2026-11-25T10:00:00.000000Z#000001"
+
+
+# ---- the webhook's write batch ---------------------------------------------------------------------------------
+
+
+def test_a_batch_shares_one_call_between_tables_and_is_written_once(store: ConversationStore, table: Any) -> None:
+    # given: the transcript lines and another table's item (the webhook's idempotency record) in one batch
+    batch = WriteBatch()
+    store.add_messages(batch, "demo", "42", [StoredMessage(at=T0, role=Role.CUSTOMER, text="привіт")])
+    batch.put("IdempotencyTable", {"id": {"S": "request-1"}, "status": {"S": "COMPLETED"}})
+    # when: written, then written again (the webhook's fallback path calls write after idempotency did)
+    store.write(batch)
+    store.write(batch)
+    # then
+    assert batch.done.result() is None
+    assert [m.text for m in store.messages("demo", "42")] == ["привіт"]
+    idempotency = table.meta.client.get_item(TableName="IdempotencyTable", Key={"id": "request-1"})["Item"]
+    assert idempotency["status"] == "COMPLETED"
+
+
+class FakeDynamoDB:
+    """Records BatchWriteItem calls; leaves the first `unprocessed` calls' puts unprocessed (throttling)."""
+
+    def __init__(self, unprocessed: int = 0, error: Exception | None = None) -> None:
+        self.calls: list[dict[str, list[Any]]] = []
+        self.unprocessed = unprocessed
+        self.error = error
+
+    def batch_write_item(self, RequestItems: dict[str, list[Any]]) -> dict[str, Any]:  # boto3 names it so
+        self.calls.append(RequestItems)
+        if self.error is not None:
+            raise self.error
+        if len(self.calls) <= self.unprocessed:
+            return {"UnprocessedItems": RequestItems}
+        return {"UnprocessedItems": {}}
+
+
+def _puts(batch: WriteBatch, table: str, count: int) -> None:
+    for index in range(count):
+        batch.put(table, {"pk": {"S": f"p{index}"}, "sk": {"S": "s"}})
+
+
+def test_a_batch_is_split_into_calls_of_25_puts() -> None:
+    batch, client = WriteBatch(), FakeDynamoDB()
+    _puts(batch, "A", 30)
+    _puts(batch, "B", 3)
+    batch.write(client)
+    assert [sum(len(puts) for puts in call.values()) for call in client.calls] == [25, 8]
+    assert batch.done.done() and batch.done.exception() is None
+
+
+def test_unprocessed_puts_are_sent_again_until_written() -> None:
+    batch, client = WriteBatch(), FakeDynamoDB(unprocessed=2)
+    _puts(batch, "A", 3)
+    batch.write(client)
+    assert len(client.calls) == 3 and batch.done.exception() is None
+
+
+def test_puts_still_unprocessed_after_every_attempt_fail_the_batch() -> None:
+    # given: DynamoDB keeps throttling
+    batch, client = WriteBatch(), FakeDynamoDB(unprocessed=WriteBatch.ATTEMPTS)
+    _puts(batch, "A", 3)
+    # when / then: the write raises and may be tried again; `fail` reports it to whoever waits
+    with pytest.raises(UnprocessedWrites):
+        batch.write(client)
+    assert len(client.calls) == WriteBatch.ATTEMPTS and not batch.done.done()
+    batch.fail(UnprocessedWrites("gave up"))
+    assert isinstance(batch.done.exception(), UnprocessedWrites)
+
+
+def test_a_dropped_table_is_not_written() -> None:
+    batch, client = WriteBatch(), FakeDynamoDB()
+    _puts(batch, "Transcript", 2)
+    _puts(batch, "Idempotency", 1)
+    batch.drop("Idempotency")
+    batch.write(client)
+    assert [list(call) for call in client.calls] == [["Transcript"]]
+
+
+def test_a_client_error_leaves_the_batch_unwritten() -> None:
+    error = ClientError({"Error": {"Code": "ResourceNotFoundException", "Message": "no table"}}, "BatchWriteItem")
+    batch = WriteBatch()
+    _puts(batch, "A", 1)
+    with pytest.raises(ClientError):
+        batch.write(FakeDynamoDB(error=error))
+    assert not batch.done.done()
+    batch.write(FakeDynamoDB())  # a later attempt (the webhook writes the transcript on its own) succeeds
+    assert batch.done.exception() is None

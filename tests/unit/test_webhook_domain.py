@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from botocore.exceptions import ClientError
 from faqbot.bots.admin import BotExists, create_bot, set_enabled
 from faqbot.bots.auth import BotAuthenticator, SecretUnavailable, Unauthorized, presented_token
 from faqbot.bots.registry import BotRegistry, UnknownBot, webhook_secret_name
@@ -17,7 +18,7 @@ from faqbot.config import BotConfig, Platform
 from faqbot.conversation.knowledge import MatcherCache
 from faqbot.conversation.service import ConversationService
 from faqbot.conversation.store import ConversationStore
-from faqbot.conversation.webhook import Webhook
+from faqbot.conversation.webhook import BatchingPersistenceLayer, RequestInProgress, Webhook
 from faqbot.kb.matcher import Decision
 from faqbot.secrets import SecretNotFound, SecretStore
 from moto import mock_aws
@@ -64,8 +65,23 @@ def aws() -> Iterator[Any]:
         yield dynamodb
 
 
-def _webhook(dynamodb: Any, publisher: FakePublisher, secrets: Secrets) -> tuple[Webhook, ConversationStore]:
-    store = ConversationStore(dynamodb.Table("ConversationsTable"))
+@pytest.fixture(params=["batched", "plain"])
+def batched(request: pytest.FixtureRequest) -> bool:
+    """As `Webhook.from_settings` builds it (the completed record rides in the transcript's batch, the store uses a
+    plain client), or with Powertools' own layer and a resource-only store."""
+    return bool(request.param == "batched")
+
+
+def _webhook(
+    dynamodb: Any,
+    publisher: FakePublisher,
+    secrets: Secrets,
+    *,
+    batched: bool = True,
+    idempotency_client: Any | None = None,
+) -> tuple[Webhook, ConversationStore]:
+    client = boto3.client("dynamodb", region_name=REGION)
+    store = ConversationStore(dynamodb.Table("ConversationsTable"), client=client if batched else None)
     matcher = FakeMatcher({"Скільки коштує доставка?": (Decision.ANSWER, [entry("7", answer="80 грн.")], None)})
     service = ConversationService(
         store=store,
@@ -78,18 +94,18 @@ def _webhook(dynamodb: Any, publisher: FakePublisher, secrets: Secrets) -> tuple
         service=service,
         store=store,
         kb=FakeKb([entry("7")]),  # type: ignore[arg-type]
-        idempotency=DynamoDBPersistenceLayer(
-            table_name="IdempotencyTable", boto3_client=boto3.client("dynamodb", region_name=REGION)
+        idempotency=(BatchingPersistenceLayer if batched else DynamoDBPersistenceLayer)(
+            table_name="IdempotencyTable", boto3_client=idempotency_client or client
         ),
         executor=EXECUTOR,
     )
     return webhook, store
 
 
-def test_a_retried_request_returns_the_same_reply_and_is_recorded_once(aws: Any) -> None:
+def test_a_retried_request_returns_the_same_reply_and_is_recorded_once(aws: Any, batched: bool) -> None:
     # given
     publisher = FakePublisher()
-    webhook, store = _webhook(aws, publisher, Secrets({}))
+    webhook, store = _webhook(aws, publisher, Secrets({}), batched=batched)
     bot = BotConfig(bot_id="shop")
     body = manychat_contact("Скільки коштує доставка?")
     # when: ManyChat retries the same request
@@ -101,9 +117,9 @@ def test_a_retried_request_returns_the_same_reply_and_is_recorded_once(aws: Any)
     assert len(store.messages("shop", "1515862162")) == 2  # the customer's line and the bot's, once
 
 
-def test_a_retried_handoff_escalates_once(aws: Any) -> None:
+def test_a_retried_handoff_escalates_once(aws: Any, batched: bool) -> None:
     publisher = FakePublisher()
-    webhook, _ = _webhook(aws, publisher, Secrets({}))
+    webhook, _ = _webhook(aws, publisher, Secrets({}), batched=batched)
     bot = BotConfig(bot_id="shop")
     body = manychat_contact("Питання, на яке немає відповіді")
     replies = [webhook.manychat(bot, body)[1] for _ in range(3)]
@@ -111,10 +127,10 @@ def test_a_retried_handoff_escalates_once(aws: Any) -> None:
     assert len(publisher.escalations) == 1
 
 
-def test_the_same_words_as_a_new_message_are_handled_again(aws: Any) -> None:
+def test_the_same_words_as_a_new_message_are_handled_again(aws: Any, batched: bool) -> None:
     # given: ManyChat's last_interaction differs between two real messages
     publisher = FakePublisher()
-    webhook, store = _webhook(aws, publisher, Secrets({}))
+    webhook, store = _webhook(aws, publisher, Secrets({}), batched=batched)
     bot = BotConfig(bot_id="shop")
     # when
     webhook.manychat(bot, manychat_contact("Скільки коштує доставка?", last_interaction="2026-11-25T10:00:00Z"))
@@ -123,12 +139,41 @@ def test_the_same_words_as_a_new_message_are_handled_again(aws: Any) -> None:
     assert len(store.messages("shop", "1515862162")) == 4
 
 
-def test_idempotency_table_down_still_answers(aws: Any) -> None:
+def test_idempotency_table_down_still_answers(aws: Any, batched: bool) -> None:
     publisher = FakePublisher()
-    webhook, _ = _webhook(aws, publisher, Secrets({}))
+    webhook, _ = _webhook(aws, publisher, Secrets({}), batched=batched)
     aws.Table("IdempotencyTable").delete()
     response, reply = webhook.manychat(BotConfig(bot_id="shop"), manychat_contact("Скільки коштує доставка?"))
     assert response["content"]["messages"][0]["text"] == "80 грн." and reply.degraded
+
+
+def test_a_lost_completed_record_neither_repeats_the_turn_nor_loses_the_transcript(
+    aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: the batch holding the completed idempotency record and the transcript fails (throttled table)
+    publisher = FakePublisher()
+    idempotency_client = boto3.client("dynamodb", region_name=REGION)
+    failures: list[str] = []
+
+    def fail(**_: Any) -> None:
+        failures.append("BatchWriteItem")
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "BatchWriteItem")
+
+    monkeypatch.setattr(idempotency_client, "batch_write_item", fail)
+    webhook, store = _webhook(aws, publisher, Secrets({}), idempotency_client=idempotency_client)
+    bot = BotConfig(bot_id="shop")
+    body = manychat_contact("Питання, на яке немає відповіді")
+    # when
+    _, reply = webhook.manychat(bot, body)
+    # then: one turn (one escalation), its transcript written on its own, the reply marked degraded
+    assert failures == ["BatchWriteItem"]
+    assert reply.status is ReplyStatus.HANDOFF and reply.degraded
+    assert len(publisher.escalations) == 1
+    assert [m.role.value for m in store.messages("shop", "1515862162")] == ["customer", "bot", "system", "system"]
+    # and a retry of the request, whose record stayed "in progress", is refused rather than handled again
+    with pytest.raises(RequestInProgress):
+        webhook.manychat(bot, body)
+    assert len(publisher.escalations) == 1
 
 
 # ---- auth -------------------------------------------------------------------------------------------------

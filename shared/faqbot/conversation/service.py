@@ -6,7 +6,8 @@ Order of concerns for every message:
    resume → resume; paused (and not timed out) → silent;
 3. a pending "Did you mean…" → the customer's pick answers that entry; no pick → a confident new
    answer, else handoff (`clarify_failed`);
-4. otherwise the matcher decides: answer / clarify / smalltalk / handoff (escalate, human);
+4. otherwise the matcher decides: answer / clarify / smalltalk / handoff (escalate, human); its match
+   needs only the text, so the webhook works it out (`look_ahead`) while the contact is read;
 5. write everything the message changed — the contact (one UpdateItem), the transcript lines (one
    BatchWriteItem, or the caller's `WriteBatch`: the webhook writes them with its idempotency record),
    the escalation, `lead.ready` once the lead is complete, `transcript.updated` for contacts that
@@ -70,6 +71,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 Clock = Callable[[], datetime]
 ContactSource = Callable[[], Contact | None]
+LookaheadSource = Callable[[], "Lookahead"]
 
 CLARIFY_TTL = timedelta(minutes=30)  # a "Did you mean…" older than this no longer captures the next message
 CLARIFY_PICK = "clarify_pick"  # the decision recorded when a pick answered a pending clarify
@@ -99,6 +101,14 @@ class _Turn:
     escalation: Escalation | None = None
     kb_version: int | None = None
     degraded: bool = False
+
+
+@dataclass(frozen=True)
+class Lookahead:
+    """What a message's text alone decides: the bot's live KB and the matcher's verdict (None: nothing to match)."""
+
+    kb: LoadedKb
+    result: MatchResult | None
 
 
 class PendingReply:
@@ -152,32 +162,38 @@ class ConversationService:
         """The reply, after everything it changed is written."""
         return self.start(bot, message).finish()
 
+    def look_ahead(self, bot: BotConfig, message: InboundMessage) -> Lookahead:
+        """The KB and the match of the message's text: needs no contact, so it can run while the contact is read."""
+        kb = self._matchers.get(bot)
+        text = _text_of(message)
+        return Lookahead(kb=kb, result=kb.matcher.match(text) if kb.matcher is not None and text else None)
+
     def start(
         self,
         bot: BotConfig,
         message: InboundMessage,
         *,
         contact: ContactSource | None = None,
+        ahead: LookaheadSource | None = None,
         batch: WriteBatch | None = None,
     ) -> PendingReply:
         """Decide the reply now; the writes run on the executor (`finish()` waits for them).
 
-        `contact` returns the contact read ahead (the webhook starts that read while idempotency is checked).
-        With `batch`, the transcript lines go into it instead, and the caller writes it (`finish()` waits for
-        its `done` too).
+        `contact` returns the contact read ahead and `ahead` the `look_ahead` worked out meanwhile (the webhook
+        starts both while idempotency is checked). With `batch`, the transcript lines go into it instead, and the
+        caller writes it (`finish()` waits for its `done` too).
         """
-        text = message.text.strip()[:MAX_INBOUND_TEXT_CHARS]
-        turn = _Turn(bot=bot, message=message, text=text, now=self._clock(), language=bot.language)
+        turn = _Turn(bot=bot, message=message, text=_text_of(message), now=self._clock(), language=bot.language)
         read = contact or (lambda: self._store.get_contact(bot.bot_id, message.contact_id))
         turn.contact = self._safely(turn, "read the contact", read)
         self._learn(turn)
-        reply = self._decide(turn)
+        reply = self._decide(turn, ahead or (lambda: self.look_ahead(bot, message)))
         writes = self._write(turn, reply, batch)
         return PendingReply(reply, writes, turn.degraded)
 
     # ---- deciding ---------------------------------------------------------------------------------
 
-    def _decide(self, turn: _Turn) -> BotReply:
+    def _decide(self, turn: _Turn, ahead: LookaheadSource) -> BotReply:
         bot, message, contact = turn.bot, turn.message, turn.contact
         if not bot.enabled:
             return self._silent(turn, ReplyStatus.DISABLED)
@@ -198,15 +214,16 @@ class ConversationService:
             self._resume(turn, by="timeout")
         if not turn.text:
             return self._silent(turn, ReplyStatus.IGNORED, clear=clear)
-        kb = self._safely(turn, "load the knowledge base", lambda: self._matchers.get(bot))
-        if kb is None or kb.matcher is None:
+        looked = self._safely(turn, "match the message against the knowledge base", ahead)
+        if looked is None or looked.kb.matcher is None or looked.result is None:
             return self._handoff(turn, EscalationReason.NO_ANSWER, clear=clear)
+        kb, matcher, result = looked.kb, looked.kb.matcher, looked.result
         turn.kb_version = kb.version
         turn.degraded = turn.degraded or kb.stale
         pending = contact.pending_clarify_at(turn.now) if contact else None
         if pending is not None:
-            return self._after_clarify(turn, kb, kb.matcher, pending, clear)
-        return self._from_match(turn, kb.matcher.match(turn.text), clear)
+            return self._after_clarify(turn, kb, matcher, pending, result, clear)
+        return self._from_match(turn, result, clear)
 
     def _from_match(self, turn: _Turn, result: MatchResult, clear: tuple[Signal, ...]) -> BotReply:
         """The reply to the matcher's decision."""
@@ -223,16 +240,22 @@ class ConversationService:
         return self._handoff(turn, reason, clear=clear, score=score)
 
     def _after_clarify(
-        self, turn: _Turn, kb: LoadedKb, matcher: MatcherLike, pending: PendingClarify, clear: tuple[Signal, ...]
+        self,
+        turn: _Turn,
+        kb: LoadedKb,
+        matcher: MatcherLike,
+        pending: PendingClarify,
+        result: MatchResult,
+        clear: tuple[Signal, ...],
     ) -> BotReply:
-        """The customer answers "Did you mean…": a pick answers it; a new clear question is answered; else handoff."""
+        """The customer answers "Did you mean…": a pick answers it; a new clear question (`result`, the message's
+        match) is answered; else handoff."""
         turn.changes.clear_pending_clarify = True
         entry = matcher.resolve_choice(turn.text, list(pending.offered_ids)) or _pick_by_number(
             turn.text, pending.offered_ids, kb.entries
         )
         if entry is not None:
             return self._answer(turn, entry, decision=CLARIFY_PICK, score=None, clear=clear)
-        result = matcher.match(turn.text)
         if result.decision in (Decision.ANSWER, Decision.SMALLTALK, Decision.HUMAN):
             return self._from_match(turn, result, clear)
         question = f"{pending.question}\n— {turn.text}"
@@ -484,6 +507,10 @@ class ConversationService:
             logger.exception("could not %s (bot %s); the customer still gets a reply", what, turn.bot.bot_id)
             turn.degraded = True
             return None
+
+
+def _text_of(message: InboundMessage) -> str:
+    return message.text.strip()[:MAX_INBOUND_TEXT_CHARS]
 
 
 def _has_words(text: str) -> bool:

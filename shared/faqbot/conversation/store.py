@@ -712,10 +712,11 @@ class WriteBatch:
             for table, request in requests[start : start + self.MAX_PUTS_PER_CALL]:
                 chunk.setdefault(table, []).append(request)
             for attempt in range(self.ATTEMPTS):
+                if attempt:
+                    time.sleep(0.01 * 2**attempt)  # 20, 40, 80 ms: DynamoDB throttled some puts
                 chunk = client.batch_write_item(RequestItems=chunk).get("UnprocessedItems") or {}
                 if not chunk:
                     break
-                time.sleep(0.02 * 2**attempt)
             if chunk:
                 raise UnprocessedWrites(f"{sum(map(len, chunk.values()))} puts left unprocessed by DynamoDB")
         self.done.set_result(None)

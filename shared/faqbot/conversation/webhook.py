@@ -7,9 +7,9 @@ event), and render the reply for the platform and channel. Built once per warm c
 `Webhook.from_settings`.
 
 Round trips per message (the latency a customer waits for): the idempotency record's PutItem alongside the
-contact's GetItem; then, once the reply is decided, one BatchWriteItem holding both the transcript lines and
-the completed idempotency record (`BatchingPersistenceLayer`) alongside the contact's write (and the SQS
-send on a handoff).
+contact's GetItem, the matcher working meanwhile on the text (`ConversationService.look_ahead`); then, once
+the reply is decided, one BatchWriteItem holding both the transcript lines and the completed idempotency
+record (`BatchingPersistenceLayer`) alongside the contact's write (and the SQS send on a handoff).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from faqbot.channels.models import BotReply, InboundMessage, ReplyStatus
 from faqbot.config import BotConfig
 from faqbot.conversation.knowledge import MatcherCache
 from faqbot.conversation.publisher import EventPublisher
-from faqbot.conversation.service import ConversationService, PendingReply
+from faqbot.conversation.service import ConversationService, Lookahead, PendingReply
 from faqbot.conversation.store import Contact, ConversationStore, WriteBatch
 from faqbot.events import EscalationReason
 from faqbot.kb.store import KnowledgeBaseStore
@@ -194,8 +194,10 @@ class Webhook:
             "takeover": message.takeover is not None,
             "resume": message.resume is not None,
         }
-        # The contact is read while idempotency records the request: two round trips in the time of one.
+        # While idempotency records the request, the contact is read and the text matched: the round trips and
+        # the matcher's CPU overlap.
         contact = self._executor.submit(self._store.get_contact, bot.bot_id, message.contact_id)
+        ahead = self._executor.submit(self._service.look_ahead, bot, message)
         started: list[PendingReply] = []
         batch = WriteBatch()  # the transcript lines (and, with idempotency, its completed record)
         degraded = False
@@ -205,6 +207,7 @@ class Webhook:
             "bot": bot,
             "message": message,
             "contact": contact,
+            "ahead": ahead,
             "started": started,
             "batch": batch,
         }
@@ -245,12 +248,13 @@ class Webhook:
         bot: BotConfig,
         message: InboundMessage,
         contact: Future[Contact | None],
+        ahead: Future[Lookahead],
         started: list[PendingReply],
         batch: WriteBatch,
     ) -> dict[str, Any]:
         """Decide the reply (what idempotency stores); `handle` waits for the writes it started."""
         try:
-            pending = self._service.start(bot, message, contact=contact.result, batch=batch)
+            pending = self._service.start(bot, message, contact=contact.result, ahead=ahead.result, batch=batch)
         except Exception:
             # A bug must not leave the customer without an answer: say a manager will reply.
             logger.exception("conversation failed for bot %s; replying with the handoff text", request_key["bot"])
