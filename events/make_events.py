@@ -162,94 +162,78 @@ MANYCHAT_BASE: dict[str, Any] = {
 }
 
 
-def manychat(**fields: Any) -> dict[str, Any]:
-    return {**MANYCHAT_BASE, **fields}
-
-
 def bearer(secret: str = DEMO_SECRET) -> dict[str, str]:
     return {"authorization": f"Bearer {secret}"}
 
 
+def manychat_event(request_id: str, *, query: dict[str, str] | None = None, **contact: Any) -> dict[str, Any]:
+    """The demo bot's ManyChat External Request: a Full Contact Data object (`MANYCHAT_BASE` with `contact`)."""
+    return http_event(
+        "POST",
+        "POST /bots/{bot_id}/manychat",
+        "/bots/demo/manychat",
+        headers=bearer(),
+        query=query,
+        request_id=request_id,
+        body={**MANYCHAT_BASE, **contact},
+    )
+
+
 def api_events() -> dict[str, dict[str, Any]]:
-    manychat_route = "POST /bots/{bot_id}/manychat"
     return {
-        "manychat_instagram.json": http_event(
-            "POST",
-            manychat_route,
-            "/bots/demo/manychat",
-            headers=bearer(),
-            request_id="bT4xQjZMFiAEMbQ=",
-            body=manychat(
-                first_name="Олена",
-                last_name="Коваль",
-                name="Олена Коваль",
-                ig_id="17841400123456789",
-                ig_username="olena_k",
-                ig_last_interaction="2026-11-25T11:59:58+02:00",
-                ig_last_seen="2026-11-25T11:59:58+02:00",
-                last_interaction=None,
-                last_seen=None,
-                last_input_text="Скільки коштує доставка по Україні?",
-            ),
+        "manychat_instagram.json": manychat_event(
+            "bT4xQjZMFiAEMbQ=",
+            first_name="Олена",
+            last_name="Коваль",
+            name="Олена Коваль",
+            ig_id="17841400123456789",
+            ig_username="olena_k",
+            ig_last_interaction="2026-11-25T11:59:58+02:00",
+            ig_last_seen="2026-11-25T11:59:58+02:00",
+            last_interaction=None,
+            last_seen=None,
+            last_input_text="Скільки коштує доставка по Україні?",
         ),
         # The WhatsApp sample of integration-facts §1.1 (a real Full Contact Data object).
-        "manychat_whatsapp.json": http_event(
-            "POST",
-            manychat_route,
-            "/bots/demo/manychat",
-            headers=bearer(),
-            request_id="bT4xRh0JFiAEMcA=",
-            body=manychat(
-                first_name="Hans",
-                last_name="",
-                name="Hans",
-                timezone="UTC±00",
-                subscribed="2026-05-04T10:54:33-06:00",
-                last_interaction=None,
-                last_seen=None,
-                is_followup_enabled=True,
-                whatsapp_phone="+50688217229",
-                optin_whatsapp=True,
-                last_input_text="Hola, busco villa para 10 personas",
-                custom_fields={"Respuesta Chatbot": None},
-            ),
+        "manychat_whatsapp.json": manychat_event(
+            "bT4xRh0JFiAEMcA=",
+            first_name="Hans",
+            last_name="",
+            name="Hans",
+            timezone="UTC±00",
+            subscribed="2026-05-04T10:54:33-06:00",
+            last_interaction=None,
+            last_seen=None,
+            is_followup_enabled=True,
+            whatsapp_phone="+50688217229",
+            optin_whatsapp=True,
+            last_input_text="Hola, busco villa para 10 personas",
+            custom_fields={"Respuesta Chatbot": None},
         ),
         # ManyChat fills no Telegram-specific field we know of: the flow adds ?channel=telegram.
-        "manychat_telegram.json": http_event(
-            "POST",
-            manychat_route,
-            "/bots/demo/manychat",
-            headers=bearer(),
+        "manychat_telegram.json": manychat_event(
+            "bT4xSgyLFiAEMdQ=",
             query={"channel": "telegram"},
-            request_id="bT4xSgyLFiAEMdQ=",
-            body=manychat(
-                key="user:7310562201",
-                id="7310562201",
-                live_chat_url="https://app.manychat.com/fb1001816/chat/7310562201",
-                first_name="Дмитрий",
-                last_name="",
-                name="Дмитрий",
-                last_input_text="Какие у вас часы работы?",
-            ),
+            key="user:7310562201",
+            id="7310562201",
+            live_chat_url="https://app.manychat.com/fb1001816/chat/7310562201",
+            first_name="Дмитрий",
+            last_name="",
+            name="Дмитрий",
+            last_input_text="Какие у вас часы работы?",
         ),
-        "manychat_messenger.json": http_event(
-            "POST",
-            manychat_route,
-            "/bots/demo/manychat",
-            headers=bearer(),
-            request_id="bT4xTmNzFiAEMeg=",
-            body=manychat(
-                key="user:25117423651234567",
-                id="25117423651234567",  # beyond 2^53: must stay a string
-                live_chat_url="https://app.manychat.com/fb1001816/chat/25117423651234567",
-                first_name="Iryna",
-                last_name="Melnyk",
-                name="Iryna Melnyk",
-                locale="uk_UA",
-                language="Ukrainian",
-                profile_pic="https://scontent.xx.fbcdn.net/v/t1.0-1/p200x200/12345.jpg",
-                last_input_text="Чи можна повернути товар?",
-            ),
+        "manychat_messenger.json": manychat_event(
+            "bT4xTmNzFiAEMeg=",
+            key="user:25117423651234567",
+            id="25117423651234567",  # beyond 2^53: must stay a string
+            live_chat_url="https://app.manychat.com/fb1001816/chat/25117423651234567",
+            first_name="Iryna",
+            last_name="Melnyk",
+            name="Iryna Melnyk",
+            locale="uk_UA",
+            language="Ukrainian",
+            profile_pic="https://scontent.xx.fbcdn.net/v/t1.0-1/p200x200/12345.jpg",
+            last_input_text="Чи можна повернути товар?",
         ),
         "smartsender_message.json": http_event(
             "POST",

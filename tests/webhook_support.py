@@ -10,6 +10,7 @@ from faqbot.config import Channel, Language
 from faqbot.events import Escalation, LeadReady, TranscriptUpdated
 from faqbot.kb.matcher import Candidate, Decision, MatchResult
 from faqbot.kb.models import KbEntry
+from support.tables import create_pk_sk_table
 
 # ManyChat Dynamic Block v2 (manychat.github.io/dynamic_block_docs): limits for the whole response, and
 # per channel: `content.type` and which message features exist. Text lengths: Instagram 1000, Messenger 2000.
@@ -141,15 +142,7 @@ class FakePublisher:
 
 def create_conversations_table(dynamodb: Any, name: str = "ConversationsTable") -> Any:
     """The conversations table as the template declares it (pk/sk, TTL `expires_at`)."""
-    table = dynamodb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    table = create_pk_sk_table(dynamodb, name)
     dynamodb.meta.client.update_time_to_live(
         TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
     )

@@ -6,17 +6,16 @@ Partial batch failures (`process_partial_response`): a failed record comes back 
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from faqbot import aws
-from faqbot.consumer import FailedRecords
+from faqbot.consumer import QueueConsumer
 from faqbot.crm.service import CrmSync
 from faqbot.events import QueueEvent, dump_queue_event
 from faqbot.settings import crm_sync_settings
@@ -32,37 +31,23 @@ class CrmRecord(SqsRecordModel):
     body: Json[QueueEvent]
 
 
-processor = BatchProcessor(event_type=EventType.SQS, model=CrmRecord)
-_crm: CrmSync | None = None
-_failures: FailedRecords | None = None
+queue = QueueConsumer(
+    CrmRecord, metrics=metrics, metric_prefix="Crm", dead_letter_queue_url=lambda: crm_sync_settings().dlq_url
+)
 
 
+@cache
 def crm() -> CrmSync:
     """Built once per warm container (settings and clients are read at first use, not at import)."""
-    global _crm
-    if _crm is None:
-        _crm = CrmSync.from_settings(crm_sync_settings())
-    return _crm
-
-
-def failures() -> FailedRecords:
-    global _failures
-    if _failures is None:
-        _failures = FailedRecords(aws.client("sqs"), dead_letter_queue_url=crm_sync_settings().dlq_url)
-    return _failures
+    return CrmSync.from_settings(crm_sync_settings())
 
 
 @tracer.capture_method(capture_response=False)
 def record_handler(record: CrmRecord) -> None:
     event = record.body
     logger.append_keys(bot_id=event.bot_id, event_id=event.event_id, event_type=event.type)
-    try:
-        result = failures().process(record, lambda: crm().handle(event), body=dump_queue_event(event))
-    except Exception:
-        metrics.add_metric(name="CrmFailed", unit=MetricUnit.Count, value=1)
-        raise
+    result = queue.process(record, lambda: crm().handle(event), body=dump_queue_event(event))
     if result is None:
-        metrics.add_metric(name="CrmDeadLettered", unit=MetricUnit.Count, value=1)
         return
     metrics.add_metric(name="CrmSynced", unit=MetricUnit.Count, value=1)
     logger.info(
@@ -75,4 +60,4 @@ def record_handler(record: CrmRecord) -> None:
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     crm().register_lambda_context(context)
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    return queue.process_batch(event, context, record_handler)

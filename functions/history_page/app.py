@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from functools import cache
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
@@ -30,28 +31,25 @@ from mangum import Mangum
 
 logger = Logger(service="history_page")
 copy_config_to_registered_loggers(source_logger=logger, include={"faqbot"})
-_handler: Mangum | None = None
 T = TypeVar("T")
 
 
+@cache
 def asgi_handler() -> Mangum:
-    """The app and its clients, built at first use (settings are read at call time, not import time)."""
-    global _handler
-    if _handler is None:
-        settings = history_settings()
-        kb_table = aws.dynamodb().Table(settings.kb_table_name)
-        keys = SigningKeySource.from_parameter(settings.history_signing_key_param)
-        registry = BotRegistry(kb_table)
-        kb = KnowledgeBaseStore(kb_table)
-        playground = playground_routes(Playground(MatcherCache(kb)), keys, registry, kb, SourceStateStore(kb_table))
-        app = create_app(
-            ConversationStore(aws.dynamodb().Table(settings.conversations_table_name)),
-            keys,
-            registry,
-            extra_routes=playground,
-        )
-        _handler = Mangum(app, lifespan="off")
-    return _handler
+    """The app and its clients, built once per warm container (settings are read at first use, not import time)."""
+    settings = history_settings()
+    kb_table = aws.dynamodb().Table(settings.kb_table_name)
+    keys = SigningKeySource.from_parameter(settings.history_signing_key_param)
+    registry = BotRegistry(kb_table)
+    kb = KnowledgeBaseStore(kb_table)
+    playground = playground_routes(Playground(MatcherCache(kb)), keys, registry, kb, SourceStateStore(kb_table))
+    app = create_app(
+        ConversationStore(aws.dynamodb().Table(settings.conversations_table_name)),
+        keys,
+        registry,
+        extra_routes=playground,
+    )
+    return Mangum(app, lifespan="off")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

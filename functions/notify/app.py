@@ -7,17 +7,16 @@ is `faqbot.consumer`'s; the notification itself is `faqbot.notify.service`'s.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from faqbot import aws
-from faqbot.consumer import FailedRecords
+from faqbot.consumer import QueueConsumer
 from faqbot.events import Escalation, dump_queue_event
 from faqbot.notify.service import Notifier
 from faqbot.settings import notify_settings
@@ -35,39 +34,23 @@ class EscalationRecord(SqsRecordModel):
     body: Json[Escalation]
 
 
-processor = BatchProcessor(event_type=EventType.SQS, model=EscalationRecord)
-_notifier: Notifier | None = None
-_failures: FailedRecords | None = None
+queue = QueueConsumer(
+    EscalationRecord, metrics=metrics, metric_prefix="Notify", dead_letter_queue_url=lambda: notify_settings().dlq_url
+)
 
 
+@cache
 def notifier() -> Notifier:
     """Built once per warm container (settings and clients are read at first use, not at import)."""
-    global _notifier
-    if _notifier is None:
-        _notifier = Notifier.from_settings(notify_settings())
-    return _notifier
-
-
-def failures() -> FailedRecords:
-    global _failures
-    if _failures is None:
-        _failures = FailedRecords(aws.client("sqs"), dead_letter_queue_url=notify_settings().dlq_url)
-    return _failures
+    return Notifier.from_settings(notify_settings())
 
 
 @tracer.capture_method(capture_response=False)
 def record_handler(record: EscalationRecord) -> None:
     escalation = record.body
     logger.append_keys(bot_id=escalation.bot_id, event_id=escalation.event_id)
-    try:
-        result = failures().process(
-            record, lambda: notifier().notify_managers(escalation), body=dump_queue_event(escalation)
-        )
-    except Exception:
-        metrics.add_metric(name="NotifyFailed", unit=MetricUnit.Count, value=1)
-        raise
+    result = queue.process(record, lambda: notifier().notify_managers(escalation), body=dump_queue_event(escalation))
     if result is None:
-        metrics.add_metric(name="NotifyDeadLettered", unit=MetricUnit.Count, value=1)
         return
     metrics.add_metric(name=_METRIC_BY_STATUS[result.status], unit=MetricUnit.Count, value=1)
     logger.info("escalation handled", extra={"status": result.status, "message_id": result.message_id})
@@ -78,4 +61,4 @@ def record_handler(record: EscalationRecord) -> None:
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     notifier().register_lambda_context(context)
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    return queue.process_batch(event, context, record_handler)

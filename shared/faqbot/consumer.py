@@ -1,4 +1,4 @@
-"""What an SQS consumer (notify, crm_sync) does with a record whose work failed.
+"""What an SQS consumer (notify, crm_sync) does with a record whose work failed, and the plumbing they share.
 
 The domain says how it failed, the queue does the rest:
 
@@ -14,6 +14,9 @@ The domain says how it failed, the queue does the rest:
   policy moves it to the DLQ.
 
 Lambda never changes a failed record's visibility itself, so the timeout set here holds in AWS.
+
+`QueueConsumer` wires this policy into a function: Powertools' partial batch responses (a failed
+record comes back alone) and the `<prefix>Failed` / `<prefix>DeadLettered` metrics.
 """
 
 from __future__ import annotations
@@ -22,9 +25,15 @@ import logging
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from faqbot import aws
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +141,60 @@ class FailedRecords:
             name, account = queue_name_from_arn(arn)
             self._queue_urls[arn] = self._sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
         return self._queue_urls[arn]
+
+
+class MetricSink(Protocol):
+    """Where the failure counts go (Powertools' `Metrics`)."""
+
+    def add_metric(self, name: str, unit: MetricUnit, value: float) -> None: ...
+
+
+class QueueConsumer:
+    """One SQS-triggered function's batch plumbing; the function brings the record model and the work.
+
+    Built at import time (cheap): the SQS client and the dead-letter queue URL are read at the first record.
+    """
+
+    def __init__(
+        self,
+        model: type[SqsRecordModel],
+        *,
+        metrics: MetricSink,
+        metric_prefix: str,
+        dead_letter_queue_url: Callable[[], str],
+    ) -> None:
+        self._processor = BatchProcessor(event_type=EventType.SQS, model=model)
+        self._metrics = metrics
+        self._metric_prefix = metric_prefix
+        self._dead_letter_queue_url = dead_letter_queue_url
+        self._failures: FailedRecords | None = None
+
+    def process(self, record: SqsRecordModel, work: Callable[[], T], *, body: str) -> T | None:
+        """`work()`'s result (never None); None when the record was dead-lettered. Raises when it must be retried."""
+        try:
+            result = self._failed_records().process(record, work, body=body)
+        except Exception:
+            self._count("Failed")
+            raise
+        if result is None:
+            self._count("DeadLettered")
+        return result
+
+    def process_batch(
+        self, event: dict[str, Any], context: LambdaContext, record_handler: Callable[[Any], None]
+    ) -> PartialItemFailureResponse:
+        """Runs `record_handler` on each record; the response names the records SQS must deliver again."""
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=self._processor, context=context
+        )
+
+    def _failed_records(self) -> FailedRecords:
+        if self._failures is None:
+            self._failures = FailedRecords(aws.client("sqs"), dead_letter_queue_url=self._dead_letter_queue_url())
+        return self._failures
+
+    def _count(self, outcome: str) -> None:
+        self._metrics.add_metric(name=f"{self._metric_prefix}{outcome}", unit=MetricUnit.Count, value=1)
 
 
 def _receive_count(record: SqsRecordModel) -> int:

@@ -17,6 +17,7 @@ from faqbot.config import BotConfig
 from faqbot.conversation.store import ConversationStore
 from faqbot.history.links import ExpiredToken, InvalidToken, SigningKeys, TokenPurpose, verify_token
 from moto import mock_aws
+from support.tables import create_pk_sk_table
 
 pytestmark = pytest.mark.integration
 
@@ -24,18 +25,6 @@ REGION = "eu-central-1"
 KEY_PARAM = "/faqbot/test/history-signing-key"
 BASE_URL = "https://api.example.com"
 KEYS = SigningKeys("cli-history-key-0123456789abcdef")
-
-
-def _table(dynamodb: object, name: str) -> object:
-    return dynamodb.create_table(  # type: ignore[attr-defined]
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
 
 
 @pytest.fixture
@@ -57,8 +46,10 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleNamespace]:
     settings.reset()
     with mock_aws():
         dynamodb = boto3.resource("dynamodb", region_name=REGION)
-        BotRegistry(_table(dynamodb, "KbTable")).put(BotConfig(bot_id="demo"))
-        ConversationStore(_table(dynamodb, "ConversationsTable")).update_contact("demo", "ig-42", name="Olena")
+        BotRegistry(create_pk_sk_table(dynamodb, "KbTable")).put(BotConfig(bot_id="demo"))
+        ConversationStore(create_pk_sk_table(dynamodb, "ConversationsTable")).update_contact(
+            "demo", "ig-42", name="Olena"
+        )
         ssm = boto3.client("ssm", region_name=REGION)
         yield SimpleNamespace(ssm=ssm)
     aws.reset()

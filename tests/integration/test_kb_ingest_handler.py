@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
 from collections.abc import Callable, Iterator
@@ -22,7 +21,9 @@ from faqbot.config import BotConfig, Language
 from faqbot.kb.ingest import ingest_object
 from faqbot.kb.spreadsheet import load_kb_file
 from faqbot.kb.store import KnowledgeBaseStore
+from faqbot.local.handlers import load_handler
 from moto import mock_aws
+from support.tables import create_pk_sk_table
 
 pytestmark = pytest.mark.integration
 
@@ -59,29 +60,14 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleNamespace]:
     settings.reset()
     with mock_aws():
         dynamodb = boto3.resource("dynamodb", region_name="eu-central-1")
-        table = dynamodb.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        table = create_pk_sk_table(dynamodb, TABLE)
         s3 = boto3.client("s3", region_name="eu-central-1")
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
-        yield SimpleNamespace(table=table, s3=s3, store=KnowledgeBaseStore(table), handler=load_handler())
+        yield SimpleNamespace(
+            table=table, s3=s3, store=KnowledgeBaseStore(table), handler=load_handler(REPO / "functions" / "kb_ingest")
+        )
     aws.reset()
     settings.reset()
-
-
-def load_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """Import functions/kb_ingest/app.py by path, under a name no other test uses."""
-    spec = importlib.util.spec_from_file_location("kb_ingest_app_under_test", REPO / "functions/kb_ingest/app.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.lambda_handler  # type: ignore[no-any-return]
 
 
 def put_event(key: str, bucket: str = BUCKET) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from faqbot.secrets import SecretNotFound
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
+from support.tables import create_pk_sk_table
 
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 KEYS = SigningKeys("history-test-key-0123456789abcdef")
@@ -32,25 +33,13 @@ CONTACT = "ig-42"
 REGION = "eu-central-1"
 
 
-def _create_table(dynamodb: Any, name: str) -> Any:
-    return dynamodb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-
-
 class World:
     """A bot, a contact with a transcript, and the app over them (moto in-process)."""
 
     def __init__(self) -> None:
         dynamodb = boto3.resource("dynamodb", region_name=REGION)
-        self.registry = BotRegistry(_create_table(dynamodb, "KbTable"))
-        self.store = ConversationStore(_create_table(dynamodb, "ConversationsTable"), clock=lambda: NOW)
+        self.registry = BotRegistry(create_pk_sk_table(dynamodb, "KbTable"))
+        self.store = ConversationStore(create_pk_sk_table(dynamodb, "ConversationsTable"), clock=lambda: NOW)
         self.registry.put(BotConfig(bot_id=BOT, display_name="Квіти Поділля", timezone="Europe/Kyiv"))
         self.now = NOW
 

@@ -25,6 +25,7 @@ from faqbot.kb.sync import SourceState, SourceStateStore
 from faqbot.playground.sandbox import Playground, TryRequest
 from faqbot.playground.web import playground_routes
 from moto import mock_aws
+from support.tables import create_pk_sk_table
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 KEYS = SigningKeys("playground-test-key-0123456789abcdef")
@@ -32,25 +33,13 @@ REGION = "eu-central-1"
 DEMO_KB = Path(__file__).resolve().parents[2] / "shared" / "faqbot" / "demo" / "demo_kb.csv"
 
 
-def _table(dynamodb: Any, name: str) -> Any:
-    return dynamodb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-
-
 class World:
     """The demo KB live for bot `demo`, the history_page app with the playground routes (moto in-process)."""
 
     def __init__(self) -> None:
         dynamodb = boto3.resource("dynamodb", region_name=REGION)
-        self.kb_table = _table(dynamodb, "KbTable")
-        self.conversations = _table(dynamodb, "ConversationsTable")
+        self.kb_table = create_pk_sk_table(dynamodb, "KbTable")
+        self.conversations = create_pk_sk_table(dynamodb, "ConversationsTable")
         self.registry = BotRegistry(self.kb_table, cache_seconds=0)
         self.kb = KnowledgeBaseStore(self.kb_table)
         self.sources = SourceStateStore(self.kb_table)

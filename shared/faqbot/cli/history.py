@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
 
@@ -12,6 +12,9 @@ from faqbot.cli import cli
 from faqbot.cli._common import aws_target
 
 LOCAL_API_URL = "http://127.0.0.1:3000"
+
+if TYPE_CHECKING:
+    from faqbot.history.links import SigningKeys
 
 
 @cli.group("history")
@@ -66,6 +69,43 @@ def _secret_store() -> Any:
     return SecretStore()
 
 
+class LinkSigning(NamedTuple):
+    """What signing a link for a bot takes: where it points, the keys, and for how long."""
+
+    base_url: str
+    keys: SigningKeys
+    duration: timedelta
+
+
+def link_signing(bot_id: str, ttl: str, base_url: str | None, key_param: str | None) -> LinkSigning:
+    """The options of a `link` command, checked (`--ttl`, the base URL, BOT_ID exists, the key loads)."""
+    from faqbot import aws
+    from faqbot.bots.registry import BotRegistry, UnknownBot
+    from faqbot.history.links import BadSigningKey, load_signing_keys, parse_duration
+    from faqbot.secrets import SecretNotFound
+    from faqbot.settings import history_settings
+
+    try:
+        duration = parse_duration(ttl)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--ttl") from exc
+    url = _base_url(base_url)
+    name = _key_param(key_param)
+    try:
+        BotRegistry(aws.dynamodb().Table(history_settings().kb_table_name), cache_seconds=0).get(bot_id)
+    except UnknownBot as exc:
+        raise click.ClickException(f"no bot {bot_id!r} here (faqbot bots list)") from exc
+    try:
+        keys = load_signing_keys(name, _secret_store(), max_age=0)
+    except SecretNotFound as exc:
+        raise click.ClickException(
+            f"the signing key {name} does not exist: create it with `faqbot history rotate-key`"
+        ) from exc
+    except BadSigningKey as exc:
+        raise click.ClickException(f"the signing key {name} is not valid: {exc}") from exc
+    return LinkSigning(url, keys, duration)
+
+
 @history_group.command("link")
 @click.argument("bot_id")
 @click.argument("contact_id")
@@ -80,35 +120,15 @@ def link_command(bot_id: str, contact_id: str, ttl: str, base_url: str | None, k
     else http://127.0.0.1:3000 with --local.
     """
     from faqbot import aws
-    from faqbot.bots.registry import BotRegistry, UnknownBot
     from faqbot.conversation.store import ConversationStore
-    from faqbot.history.links import BadSigningKey, history_link, load_signing_keys, parse_duration
-    from faqbot.secrets import SecretNotFound
+    from faqbot.history.links import history_link
     from faqbot.settings import history_settings
 
-    try:
-        duration = parse_duration(ttl)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--ttl") from exc
-    url = _base_url(base_url)
-    name = _key_param(key_param)
-    settings = history_settings()
-    try:
-        BotRegistry(aws.dynamodb().Table(settings.kb_table_name), cache_seconds=0).get(bot_id)
-    except UnknownBot as exc:
-        raise click.ClickException(f"no bot {bot_id!r} here (faqbot bots list)") from exc
-    try:
-        keys = load_signing_keys(name, _secret_store(), max_age=0)
-    except SecretNotFound as exc:
-        raise click.ClickException(
-            f"the signing key {name} does not exist: create it with `faqbot history rotate-key`"
-        ) from exc
-    except BadSigningKey as exc:
-        raise click.ClickException(f"the signing key {name} is not valid: {exc}") from exc
-    conversations = ConversationStore(aws.dynamodb().Table(settings.conversations_table_name))
+    signing = link_signing(bot_id, ttl, base_url, key_param)
+    conversations = ConversationStore(aws.dynamodb().Table(history_settings().conversations_table_name))
     if conversations.get_contact(bot_id, contact_id) is None:
         click.echo(f"warning: no stored conversation for contact {contact_id!r} of bot {bot_id!r} yet", err=True)
-    click.echo(history_link(url, keys, bot_id, contact_id, duration))
+    click.echo(history_link(signing.base_url, signing.keys, bot_id, contact_id, signing.duration))
 
 
 @history_group.command("rotate-key")

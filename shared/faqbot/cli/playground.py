@@ -6,7 +6,7 @@ import click
 
 from faqbot.cli import cli
 from faqbot.cli._common import aws_target
-from faqbot.cli.history import _base_url, _key_param, _secret_store
+from faqbot.cli.history import link_signing
 
 DEFAULT_TTL = "7d"
 
@@ -18,31 +18,10 @@ def playground_group() -> None:
 
 def playground_url(bot_id: str, ttl: str, base_url: str | None, key_param: str | None) -> str:
     """A fresh playground link for BOT_ID (same signing key and rotation as transcript links)."""
-    from faqbot import aws
-    from faqbot.bots.registry import BotRegistry, UnknownBot
-    from faqbot.history.links import BadSigningKey, load_signing_keys, parse_duration, playground_link
-    from faqbot.secrets import SecretNotFound
-    from faqbot.settings import history_settings
+    from faqbot.history.links import playground_link
 
-    try:
-        duration = parse_duration(ttl)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--ttl") from exc
-    url = _base_url(base_url)
-    name = _key_param(key_param)
-    try:
-        BotRegistry(aws.dynamodb().Table(history_settings().kb_table_name), cache_seconds=0).get(bot_id)
-    except UnknownBot as exc:
-        raise click.ClickException(f"no bot {bot_id!r} here (faqbot bots list)") from exc
-    try:
-        keys = load_signing_keys(name, _secret_store(), max_age=0)
-    except SecretNotFound as exc:
-        raise click.ClickException(
-            f"the signing key {name} does not exist: create it with `faqbot history rotate-key`"
-        ) from exc
-    except BadSigningKey as exc:
-        raise click.ClickException(f"the signing key {name} is not valid: {exc}") from exc
-    return playground_link(url, keys, bot_id, duration)
+    signing = link_signing(bot_id, ttl, base_url, key_param)
+    return playground_link(signing.base_url, signing.keys, bot_id, signing.duration)
 
 
 @playground_group.command("link")

@@ -43,7 +43,7 @@ from faqbot.crm.adapter import (
 )
 from faqbot.crm.transcript import format_note
 from faqbot.events import Escalation, LeadReady, TranscriptUpdated
-from faqbot.telegram.messages import labels
+from faqbot.telegram.messages import CHANNEL_NAMES, labels
 
 logger = logging.getLogger(__name__)
 
@@ -57,15 +57,6 @@ MAX_REQUEST_ID_CHARS = 100
 MAX_TASK_QUESTION_CHARS = 500
 _IDEMPOTENT_METHODS = ("GET", "PATCH")
 _NOT_PROCESSED_STATUSES = (502, 503)  # answered by the gateway: the request never reached Kommo
-_CHANNEL_NAMES = {
-    Channel.INSTAGRAM: "Instagram",
-    Channel.WHATSAPP: "WhatsApp",
-    Channel.TELEGRAM: "Telegram",
-    Channel.MESSENGER: "Messenger",
-    Channel.VIBER: "Viber",
-    Channel.TIKTOK: "TikTok",
-    Channel.WEB: "Website",
-}
 
 
 # ---- errors -----------------------------------------------------------------------------------------
@@ -420,7 +411,7 @@ def contact_fields(phone: str | None, email: str | None) -> list[dict[str, Any]]
 
 
 def lead_name(person: Person) -> str:
-    channel = _CHANNEL_NAMES.get(person.channel)
+    channel = CHANNEL_NAMES.get(person.channel)
     return f"{person.display_name} · {channel}" if channel else person.display_name
 
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from faqbot.config import BotConfig, Language, Platform
+from faqbot.history.transcript import bot_local_time
 
 GuideFormat = Literal["html", "md"]
 DEFAULT_SYNC_MINUTES = 15  # infra/template.yaml KbSyncSchedule's default
@@ -63,7 +63,7 @@ def guide_facts(
         bot=config,
         name=config.display_name or config.bot_id,
         playground_url=playground_url,
-        playground_valid_until=_local(playground_expires_at, config.timezone),
+        playground_valid_until=bot_local_time(playground_expires_at, config),
         sync_minutes=sync_minutes,
         pause_hours=round(minutes / 60, 1) if minutes else None,
         telegram=config.telegram.chat_id is not None,
@@ -99,14 +99,6 @@ def render_guide(facts: GuideFacts, language: Language, fmt: GuideFormat | str =
     body = markdown_to_html(markdown)
     page = _templates().get_template("guide.html.j2")
     return page.render(lang=language.value, title=html.escape(title), body=body)
-
-
-def _local(moment: datetime, timezone: str) -> str:
-    try:
-        zone = ZoneInfo(timezone)
-    except (KeyError, ValueError):
-        zone = ZoneInfo("UTC")
-    return moment.astimezone(zone).strftime("%d.%m.%Y %H:%M")
 
 
 # ---- Markdown (the templates' subset) → HTML ------------------------------------------------------------------

@@ -40,25 +40,15 @@ class MemoryTranscript:
         return self._contact if known else None
 
     def messages(
-        self,
-        bot_id: str,
-        contact_id: str,
-        *,
-        limit: int | None = None,
-        after: str | None = None,
-        before: str | None = None,
-        newest_first: bool = False,
+        self, bot_id: str, contact_id: str, *, limit: int, before: str | None, newest_first: bool
     ) -> list[StoredMessage]:
+        """Up to `limit` of the messages before the `before` cursor (all with None), newest first or oldest first."""
         if self.get_contact(bot_id, contact_id) is None:
             return []
-        chosen = [
-            message
-            for message in self._messages
-            if (after is None or message.sk > after) and (before is None or message.sk < before)
-        ]
+        chosen = [message for message in self._messages if before is None or message.sk < before]
         if newest_first:
             chosen.reverse()
-        return chosen[:limit] if limit is not None else chosen
+        return chosen[:limit]
 
 
 def sample_conversation(count: int, *, start: datetime = BENCH_NOW - timedelta(days=2)) -> list[StoredMessage]:

@@ -18,6 +18,7 @@ from faqbot.history.labels import Labels
 
 logger = logging.getLogger(__name__)
 
+_DATE_TIME = "%d.%m.%Y %H:%M"
 # The matcher's plain answers need no note; other decisions behind a bot message are named.
 _ANNOTATED_DECISIONS = {"clarify", "escalate", "human", "smalltalk"}
 # How ConversationStore words its system lines: "<reason> by <who>[ until <ISO time>]", "resumed by <who>".
@@ -76,6 +77,11 @@ def bot_time_zone(config: BotConfig) -> tzinfo:
         return UTC
 
 
+def bot_local_time(moment: datetime, config: BotConfig) -> str:
+    """`moment` on the bot's clock, as the pages and the guide print it (`25.11.2026 12:00`)."""
+    return moment.astimezone(bot_time_zone(config)).strftime(_DATE_TIME)
+
+
 def build_transcript_page(
     config: BotConfig,
     contact: Contact,
@@ -109,7 +115,7 @@ def build_transcript_page(
         message_count=contact.message_count,
         days=days,
         time_zone=str(getattr(zone, "key", "UTC")),
-        valid_until=valid_until.astimezone(zone).strftime("%d.%m.%Y %H:%M"),
+        valid_until=valid_until.astimezone(zone).strftime(_DATE_TIME),
         earlier_cursor=earlier_cursor,
         is_earlier_page=is_earlier_page,
     )

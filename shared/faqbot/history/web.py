@@ -2,7 +2,7 @@
 
 Routes: `GET /history/{token}` (optional `?before=<cursor>` for earlier messages). The playground
 (`/try/...`) joins later through `create_app(extra_routes=...)` and the helpers here (`render`,
-`content_security_policy`, `verified_claims`).
+`error_page`, `content_security_policy`, `page_claims`, `PageError`).
 
 Every response (errors included) carries `Cache-Control: no-store`, `X-Robots-Tag: noindex`, a strict
 CSP with a per-request nonce for our own inline style, `Referrer-Policy: no-referrer` and
@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any, Protocol
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
@@ -56,19 +56,12 @@ Clock = Callable[[], datetime]
 
 
 class TranscriptReader(Protocol):
-    """What the page reads (`faqbot.conversation.store.ConversationStore` is one)."""
+    """What the page reads, and no more (`faqbot.conversation.store.ConversationStore` is one)."""
 
     def get_contact(self, bot_id: str, contact_id: str) -> Contact | None: ...
 
     def messages(
-        self,
-        bot_id: str,
-        contact_id: str,
-        *,
-        limit: int | None = None,
-        after: str | None = None,
-        before: str | None = None,
-        newest_first: bool = False,
+        self, bot_id: str, contact_id: str, *, limit: int, before: str | None, newest_first: bool
     ) -> list[StoredMessage]: ...
 
 
@@ -146,11 +139,11 @@ class SecurityHeaders:
 # ---- rendering ----------------------------------------------------------------------------------------
 
 
-@cache
-def templates() -> Environment:
-    """Autoescaping everywhere: customer text is untrusted."""
+def template_environment(*packages: str) -> Environment:
+    """The templates of `packages` (the first that has a name wins); autoescaping everywhere: customer text is
+    untrusted."""
     return Environment(
-        loader=PackageLoader("faqbot.history", "templates"),
+        loader=ChoiceLoader([PackageLoader(package, "templates") for package in packages]),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -158,16 +151,30 @@ def templates() -> Environment:
     )
 
 
-def render(request: Request, template: str, context: Mapping[str, Any], *, status: int = 200) -> HTMLResponse:
-    """An HTML page with the request's CSP nonce."""
-    html = templates().get_template(template).render(nonce=request.state.csp_nonce, **context)
+@cache
+def templates() -> Environment:
+    return template_environment("faqbot.history")
+
+
+def render(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any],
+    *,
+    status: int = 200,
+    environment: Environment | None = None,
+) -> HTMLResponse:
+    """An HTML page with the request's CSP nonce (from this package's templates unless `environment` says)."""
+    html = (environment or templates()).get_template(template).render(nonce=request.state.csp_nonce, **context)
     return HTMLResponse(html, status_code=status)
 
 
-def error_page(request: Request, status: int, kind: str, *, language: Language | None = None) -> HTMLResponse:
-    t = _labels(request, language)
-    context = {"t": t, "title": t[f"error.{kind}.title"], "body": t[f"error.{kind}.body"]}
-    return render(request, "error.html.j2", context, status=status)
+def error_page(
+    request: Request, status: int, kind: str, *, labels: Labels, environment: Environment | None = None
+) -> HTMLResponse:
+    """An error page in `labels`' words (`error.<kind>.title/body`); it never shows transcript data."""
+    context = {"t": labels, "title": labels[f"error.{kind}.title"], "body": labels[f"error.{kind}.body"]}
+    return render(request, "error.html.j2", context, status=status, environment=environment)
 
 
 def _labels(request: Request, fallback: Language | None = None) -> Labels:
@@ -186,6 +193,21 @@ def verified_claims(keys: SigningKeySource, token: str, purpose: TokenPurpose, n
         if fresh is None:
             raise
         return verify_token(fresh, token, purpose, now)
+
+
+def page_claims(keys: SigningKeySource, token: str, purpose: TokenPurpose, now: datetime) -> TokenClaims:
+    """`verified_claims`, or the `PageError` a page shows: 403 for a bad or expired token, 503 without a key."""
+    try:
+        return verified_claims(keys, token, purpose, now)
+    except ExpiredToken:
+        logger.info("expired %s token", purpose.value)
+        raise PageError(403, "expired") from None
+    except InvalidToken as exc:
+        logger.info("refused %s token", purpose.value, extra={"reason": str(exc)})
+        raise PageError(403, "invalid") from None
+    except (SecretNotFound, BadSigningKey):
+        logger.exception("%s signing key unavailable (HISTORY_SIGNING_KEY_PARAM)", purpose.value)
+        raise PageError(503, "unavailable") from None
 
 
 def create_app(
@@ -208,15 +230,15 @@ def create_app(
 
     async def page_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, PageError)
-        return error_page(request, exc.status, exc.kind, language=exc.language)
+        return error_page(request, exc.status, exc.kind, labels=_labels(request, exc.language))
 
     async def http_error(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 400
-        return error_page(request, status, "not_found" if status == 404 else "bad_request")
+        return error_page(request, status, "not_found" if status == 404 else "bad_request", labels=_labels(request))
 
     async def server_error(request: Request, exc: Exception) -> Response:
         logger.exception("history page failed")
-        return error_page(request, 500, "unavailable")
+        return error_page(request, 500, "unavailable", labels=_labels(request))
 
     app = Starlette(
         # A mangled link with a "/" in its token (or a trailing one) is refused like any bad token (403), not
@@ -240,17 +262,7 @@ def _history_page(
     page_size: int,
 ) -> Response:
     token = request.path_params["token"]
-    try:
-        claims = verified_claims(keys, token, TokenPurpose.HISTORY, now)
-    except ExpiredToken:
-        logger.info("expired history token")
-        raise PageError(403, "expired") from None
-    except InvalidToken as exc:
-        logger.info("refused history token", extra={"reason": str(exc)})
-        raise PageError(403, "invalid") from None
-    except (SecretNotFound, BadSigningKey):
-        logger.exception("history signing key unavailable (HISTORY_SIGNING_KEY_PARAM)")
-        raise PageError(503, "unavailable") from None
+    claims = page_claims(keys, token, TokenPurpose.HISTORY, now)
     assert claims.contact_id is not None  # history tokens always name a contact
 
     before = request.query_params.get("before") or None

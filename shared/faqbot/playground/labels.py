@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from faqbot.config import Language
-
-Labels = dict[str, str]
+from faqbot.history.labels import Labels
 
 _LABELS: dict[Language, Labels] = {
     Language.UK: {

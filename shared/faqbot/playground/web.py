@@ -18,31 +18,23 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
-from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment
 from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from faqbot.bots.registry import UnknownBot
 from faqbot.config import BotConfig, Language
 from faqbot.history.labels import reader_language
-from faqbot.history.links import (
-    BadSigningKey,
-    ExpiredToken,
-    InvalidToken,
-    SigningKeySource,
-    TokenClaims,
-    TokenPurpose,
-)
-from faqbot.history.web import content_security_policy, verified_claims
+from faqbot.history.links import SigningKeySource, TokenClaims, TokenPurpose
+from faqbot.history.transcript import bot_local_time
+from faqbot.history.web import PageError, content_security_policy, error_page, page_claims, render, template_environment
 from faqbot.kb.store import ActiveKb
 from faqbot.kb.sync import SourceState
 from faqbot.playground.labels import Labels, playground_labels
 from faqbot.playground.sandbox import KbPanel, Playground, PlaygroundChannel, TryRequest, notify_targets
-from faqbot.secrets import SecretNotFound
 
 logger = logging.getLogger(__name__)
 
@@ -62,26 +54,10 @@ class SourceStates(Protocol):
     def get(self, bot_id: str) -> SourceState | None: ...
 
 
-class _Refused(Exception):
-    def __init__(self, status: int, kind: str, *, language: Language | None = None) -> None:
-        super().__init__(kind)
-        self.status = status
-        self.kind = kind
-        self.language = language
-
-
 @cache
 def templates() -> Environment:
     """Our templates, plus the history pages' stylesheet (one look for every page history_page serves)."""
-    return Environment(
-        loader=ChoiceLoader(
-            [PackageLoader("faqbot.playground", "templates"), PackageLoader("faqbot.history", "templates")]
-        ),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    return template_environment("faqbot.playground", "faqbot.history")
 
 
 def playground_routes(
@@ -98,34 +74,31 @@ def playground_routes(
     async def page(request: Request) -> Response:
         try:
             claims, config = _authorize(request, keys, registry, clock())
-        except _Refused as refused:
-            return _error_page(request, refused)
+        except PageError as refused:
+            t = _labels(request, refused.language or Language.UK)
+            return error_page(request, refused.status, refused.kind, labels=t, environment=templates())
         t = _labels(request, config.language)
         active = kb.active(config.bot_id)
         source = sources.get(config.bot_id) if sources is not None and config.kb_source_url else None
         panel = playground.kb_panel(config, active, source)
-        nonce = request.state.csp_nonce
-        html = (
-            templates()
-            .get_template("playground.html.j2")
-            .render(
-                nonce=nonce,
-                t=t,
-                bot=config,
-                panel=_panel_view(panel, config, t),
-                channels=_channel_order(config),
-                valid_until=_local_time(claims.expires_at, config),
-                script_labels=_script_labels(t, config),
-            )
+        context = {
+            "t": t,
+            "bot": config,
+            "panel": _panel_view(panel, config, t),
+            "channels": _channel_order(config),
+            "valid_until": bot_local_time(claims.expires_at, config),
+            "script_labels": _script_labels(t, config),
+        }
+        response = render(request, "playground.html.j2", context, environment=templates())
+        response.headers["Content-Security-Policy"] = content_security_policy(
+            request.state.csp_nonce, scripts=True, connect_self=True
         )
-        response = HTMLResponse(html)
-        response.headers["Content-Security-Policy"] = content_security_policy(nonce, scripts=True, connect_self=True)
         return response
 
     async def messages(request: Request) -> Response:
         try:
             _, config = _authorize(request, keys, registry, clock())
-        except _Refused as refused:
+        except PageError as refused:
             return JSONResponse({"error": refused.kind}, status_code=refused.status)
         body = await request.body()
         if len(body) > MAX_BODY_BYTES:
@@ -152,22 +125,11 @@ def playground_routes(
 def _authorize(
     request: Request, keys: SigningKeySource, registry: BotConfigs, now: datetime
 ) -> tuple[TokenClaims, BotConfig]:
-    token = request.path_params["token"]
-    try:
-        claims = verified_claims(keys, token, TokenPurpose.PLAYGROUND, now)
-    except ExpiredToken:
-        logger.info("expired playground token")
-        raise _Refused(403, "expired") from None
-    except InvalidToken as exc:
-        logger.info("refused playground token", extra={"reason": str(exc)})
-        raise _Refused(403, "invalid") from None
-    except (SecretNotFound, BadSigningKey):
-        logger.exception("playground signing key unavailable (HISTORY_SIGNING_KEY_PARAM)")
-        raise _Refused(503, "unavailable") from None
+    claims = page_claims(keys, request.path_params["token"], TokenPurpose.PLAYGROUND, now)
     try:
         return claims, registry.get(claims.bot_id)
     except UnknownBot:
-        raise _Refused(404, "not_found") from None
+        raise PageError(404, "not_found") from None
 
 
 def _bad_request(reason: str) -> JSONResponse:
@@ -188,21 +150,6 @@ def _labels(request: Request, fallback: Language) -> Labels:
     return playground_labels(reader_language(request.headers.get("accept-language"), fallback))
 
 
-def _error_page(request: Request, refused: _Refused) -> HTMLResponse:
-    t = _labels(request, refused.language or Language.UK)
-    html = (
-        templates()
-        .get_template("error.html.j2")
-        .render(
-            nonce=request.state.csp_nonce,
-            t=t,
-            title=t[f"error.{refused.kind}.title"],
-            body=t[f"error.{refused.kind}.body"],
-        )
-    )
-    return HTMLResponse(html, status_code=refused.status)
-
-
 def _channel_order(config: BotConfig) -> list[str]:
     """The picker: the bot's own platform first (SmartSender bots start on SmartSender)."""
     channels = [channel.value for channel in PlaygroundChannel]
@@ -210,14 +157,6 @@ def _channel_order(config: BotConfig) -> list[str]:
         channels.remove(PlaygroundChannel.SMARTSENDER.value)
         channels.insert(0, PlaygroundChannel.SMARTSENDER.value)
     return channels
-
-
-def _local_time(moment: datetime, config: BotConfig) -> str:
-    try:
-        zone = ZoneInfo(config.timezone)
-    except (KeyError, ValueError):
-        zone = ZoneInfo("UTC")
-    return moment.astimezone(zone).strftime("%d.%m.%Y %H:%M")
 
 
 def _panel_view(panel: KbPanel, config: BotConfig, t: Labels) -> dict[str, Any]:
@@ -230,7 +169,7 @@ def _panel_view(panel: KbPanel, config: BotConfig, t: Labels) -> dict[str, Any]:
         active = panel.active
         view["lines"].append(t["kb_active"].format(version=active.version, count=active.entry_count))
         view["lines"].append(
-            t["kb_activated"].format(time=_local_time(active.activated_at, config), source=active.source or "?")
+            t["kb_activated"].format(time=bot_local_time(active.activated_at, config), source=active.source or "?")
         )
         view["issues"] = [issue.located_message(language) for issue in panel.issues]
     if config.kb_source_url:
@@ -239,7 +178,9 @@ def _panel_view(panel: KbPanel, config: BotConfig, t: Labels) -> dict[str, Any]:
         status = t[f"sync.{panel.source.status}"]
         if panel.source.message:
             status = f"{status}: {panel.source.message}"
-        view["lines"].append(t["kb_checked"].format(time=_local_time(panel.source.checked_at, config), status=status))
+        view["lines"].append(
+            t["kb_checked"].format(time=bot_local_time(panel.source.checked_at, config), status=status)
+        )
     return view
 
 

@@ -80,7 +80,8 @@ _LABELS: dict[Language, dict[str, str]] = {
         EscalationReason.CLARIFY_FAILED: "the customer picked none of the offered choices",
     },
 }
-_CHANNEL_NAMES = {
+# How managers see a channel, in a notification and in a CRM lead's name.
+CHANNEL_NAMES = {
     Channel.INSTAGRAM: "Instagram",
     Channel.WHATSAPP: "WhatsApp",
     Channel.TELEGRAM: "Telegram",
@@ -189,7 +190,7 @@ def _text(
 
 def _who(escalation: Escalation, words: dict[str, str]) -> str:
     parts = [escalation.name or words["unknown"]]
-    channel = _CHANNEL_NAMES.get(escalation.channel)
+    channel = CHANNEL_NAMES.get(escalation.channel)
     if channel:
         parts.append(channel)
     if escalation.username:
