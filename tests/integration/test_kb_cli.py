@@ -21,6 +21,7 @@ from faqbot.cli._common import RESOURCE_ENV, configure_aws
 from faqbot.kb.ingest import ingest_object
 from faqbot.kb.store import KnowledgeBaseStore
 from moto import mock_aws
+from support.tables import create_pk_sk_table
 
 pytestmark = pytest.mark.integration
 
@@ -42,15 +43,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleNamespace]:
     aws.reset()
     settings.reset()
     with mock_aws():
-        table = boto3.resource("dynamodb", region_name="eu-central-1").create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        table = create_pk_sk_table(boto3.resource("dynamodb", region_name="eu-central-1"), TABLE)
         s3 = boto3.client("s3", region_name="eu-central-1")
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
         yield SimpleNamespace(table=table, s3=s3, store=KnowledgeBaseStore(table))

@@ -26,6 +26,7 @@ from faqbot.kb.models import KbEntry
 from faqbot.kb.store import KnowledgeBaseStore
 from faqbot.mining.jobs import on_transcript_objects, weekly_reports
 from moto import mock_aws
+from support.tables import create_pk_sk_table
 
 pytestmark = pytest.mark.integration
 
@@ -45,18 +46,6 @@ class FakeTranscribe:
         return {"TranscriptionJob": {"TranscriptionJobName": request["TranscriptionJobName"], "Status": "QUEUED"}}
 
 
-def _table(resource: Any, name: str) -> Any:
-    return resource.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-
-
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleNamespace]:
     for name, value in {
@@ -74,7 +63,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleNamespace]:
     settings.reset()
     with mock_aws():
         dynamodb = boto3.resource("dynamodb", region_name=REGION)
-        kb_table, conversations = _table(dynamodb, KB_TABLE), _table(dynamodb, CONVERSATIONS)
+        kb_table, conversations = create_pk_sk_table(dynamodb, KB_TABLE), create_pk_sk_table(dynamodb, CONVERSATIONS)
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         registry = BotRegistry(kb_table, cache_seconds=0)

@@ -25,6 +25,7 @@ from faqbot.semantic.bedrock import BedrockClient
 from faqbot.semantic.vectors import EmbeddingStore
 from moto import mock_aws
 from support.fake_bedrock import FakeBedrockRuntime
+from support.tables import create_pk_sk_table
 from webhook_support import create_conversations_table
 
 pytestmark = pytest.mark.integration
@@ -126,15 +127,7 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleNamespace]:
     settings.reset()
     with mock_aws():
         dynamodb = boto3.resource("dynamodb", region_name="eu-central-1")
-        table = dynamodb.create_table(
-            TableName="KbTable",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        table = create_pk_sk_table(dynamodb, "KbTable")
         create_conversations_table(dynamodb)
         registry = BotRegistry(table, cache_seconds=0)
         registry.put(BotConfig(bot_id="dental"))

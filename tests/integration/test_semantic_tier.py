@@ -28,6 +28,7 @@ from faqbot.semantic.tier import SemanticTier
 from faqbot.semantic.vectors import EmbeddingStore, entry_hashes
 from moto import mock_aws
 from support.fake_bedrock import FakeBedrockRuntime
+from support.tables import create_pk_sk_table
 from webhook_support import FakePublisher, create_conversations_table
 
 pytestmark = pytest.mark.integration
@@ -59,15 +60,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleNamespace]:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         dynamodb = boto3.resource("dynamodb", region_name="eu-central-1")
-        kb_table = dynamodb.create_table(
-            TableName="KbTable",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        kb_table = create_pk_sk_table(dynamodb, "KbTable")
         conversations = create_conversations_table(dynamodb)
         s3 = boto3.client("s3", region_name="eu-central-1")
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})

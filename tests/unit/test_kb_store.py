@@ -17,6 +17,7 @@ from faqbot.kb.store import (
     UnknownVersion,
 )
 from moto import mock_aws
+from support.tables import create_pk_sk_table
 
 BOT = "salon"
 
@@ -32,15 +33,7 @@ def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         dynamodb = boto3.resource("dynamodb", region_name="eu-central-1")
-        yield dynamodb.create_table(
-            TableName="KbTable",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        yield create_pk_sk_table(dynamodb, "KbTable")
 
 
 @pytest.fixture
@@ -48,15 +41,7 @@ def local_table(dynamodb_local: Any) -> Any:
     """The KB table on AWS's DynamoDB Local: races between threads need a backend whose transactions are
     atomic (moto's in-process transact_write_items is not thread-safe, so a race test there is flaky)."""
     dynamodb_local.drop_all_tables()
-    return dynamodb_local.resource().create_table(
-        TableName="KbTable",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    return create_pk_sk_table(dynamodb_local.resource(), "KbTable")
 
 
 def kb(tag: str, count: int = 3) -> list[KbEntry]:
