@@ -127,12 +127,10 @@ class FakePublisher:
         self.crm: list[tuple[Escalation | LeadReady | TranscriptUpdated, int]] = []
         self.fail = False
 
-    def escalate(self, event: Escalation, *, to_crm: bool) -> None:
+    def escalate(self, event: Escalation) -> None:
         if self.fail:
             raise ConnectionError("SQS unreachable")
         self.escalations.append(event)
-        if to_crm:
-            self.crm.append((event, 0))
 
     def to_crm(self, event: Escalation | LeadReady | TranscriptUpdated, *, delay_seconds: int = 0) -> None:
         if self.fail:

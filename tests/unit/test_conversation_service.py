@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -246,6 +250,53 @@ def test_handoff_with_a_crm_asks_for_contact_data_and_notifies_the_crm(world: Wo
     assert [type(event) for event, _ in world.publisher.crm] == [Escalation]
 
 
+def test_a_crm_bots_escalation_goes_to_both_queues_at_once(world: World) -> None:
+    # given: a thread pool like the webhook's, and queues that each wait until the other send has started
+    both_sending = threading.Barrier(2, timeout=10)  # a deadlock guard: one send after the other breaks it
+    publisher = _WaitingPublisher(both_sending)
+    with ThreadPoolExecutor(max_workers=4) as executor:
+        world.service = ConversationService(
+            store=world.store,
+            matchers=MatcherCache(world.kb, factory=lambda entries, thresholds: world.matcher),
+            publisher=publisher,  # type: ignore[arg-type]
+            clock=world.clock,
+            executor=executor,
+        )
+        # when
+        reply = world.say("покличте менеджера", bot=world.bot.model_copy(update={"crm": CRM}))
+    # then: exactly one escalation on each queue, and nothing failed
+    assert reply.status is ReplyStatus.HANDOFF and not reply.degraded
+    assert len(publisher.escalations) == 1
+    assert [type(event) for event, _ in publisher.crm] == [Escalation]
+
+
+def test_the_crm_still_hears_of_a_handoff_when_the_managers_queue_is_down(world: World) -> None:
+    def down(event: Escalation) -> None:
+        raise ConnectionError("SQS unreachable")
+
+    world.publisher.escalate = down  # type: ignore[method-assign]
+    reply = world.say("покличте менеджера", bot=world.bot.model_copy(update={"crm": CRM}))
+    assert reply.status is ReplyStatus.HANDOFF and reply.degraded
+    assert [type(event) for event, _ in world.publisher.crm] == [Escalation]
+
+
+class _WaitingPublisher(FakePublisher):
+    """Each escalation send waits at `barrier` for the other one: both must be under way together."""
+
+    def __init__(self, barrier: threading.Barrier) -> None:
+        super().__init__()
+        self._barrier = barrier
+
+    def escalate(self, event: Escalation) -> None:
+        self._barrier.wait()
+        super().escalate(event)
+
+    def to_crm(self, event: Escalation | LeadReady | TranscriptUpdated, *, delay_seconds: int = 0) -> None:
+        if isinstance(event, Escalation):
+            self._barrier.wait()
+        super().to_crm(event, delay_seconds=delay_seconds)
+
+
 def test_lead_is_retried_when_the_queue_was_down(world: World) -> None:
     bot = world.bot.model_copy(update={"crm": CRM})
     world.publisher.fail = True
@@ -360,3 +411,15 @@ def test_a_website_visitor_is_asked_for_contact_data_on_handoff_even_without_a_c
     assert asked.texts[-1] == world.bot.texts.get("ask_contact", Language.UK)
     assert world.bot.texts.get("ask_contact", Language.UK) not in known.texts
     assert [e.platform for e in world.publisher.escalations] == [Platform.WEB, Platform.WEB]
+
+
+def test_warm_up_loads_the_phone_library_before_any_phone_arrives() -> None:
+    # A fresh interpreter: this one may have imported phonenumbers already.
+    script = (
+        "import sys\n"
+        "from faqbot.conversation import leads\n"
+        "assert 'phonenumbers' not in sys.modules\n"
+        "leads.warm_up()\n"
+        "assert 'phonenumbers.data.region_UA' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)

@@ -17,11 +17,10 @@ class EventPublisher:
         self._escalations_queue_url = escalations_queue_url
         self._crm_queue_url = crm_queue_url
 
-    def escalate(self, event: Escalation, *, to_crm: bool) -> None:
-        """The managers' queue always; the CRM queue too when the bot has a CRM (task / stage / note there)."""
+    def escalate(self, event: Escalation) -> None:
+        """The managers' queue. A bot with a CRM also sends the event `to_crm` (task / stage / note there): the
+        caller runs the two sends concurrently, as two queues cannot share one SendMessageBatch."""
         self._send(self._escalations_queue_url, event)
-        if to_crm:
-            self._send(self._crm_queue_url, event)
 
     def to_crm(self, event: QueueEventModel, *, delay_seconds: int = 0) -> None:
         self._send(self._crm_queue_url, event, delay_seconds=delay_seconds)

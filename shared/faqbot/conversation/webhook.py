@@ -38,6 +38,7 @@ from faqbot.bots.registry import BotRegistry
 from faqbot.channels import manychat, smartsender
 from faqbot.channels.models import BotReply, InboundMessage, ReplyStatus
 from faqbot.config import BotConfig
+from faqbot.conversation import leads
 from faqbot.conversation.knowledge import MatcherCache
 from faqbot.conversation.publisher import EventPublisher
 from faqbot.conversation.service import ConversationService, Lookahead, PendingReply
@@ -142,6 +143,7 @@ class Webhook:
         # One message's reads and writes (contact, transcript, queues) run concurrently; boto3 clients are
         # thread-safe, and each write builds its own request.
         executor = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="faqbot-io")
+        executor.submit(leads.warm_up)  # while the first request builds its matcher, not on a later one's path
         return cls(
             auth=BotAuthenticator(
                 BotRegistry(dynamodb.Table(settings.kb_table_name)), SecretStore(), stage=settings.stage

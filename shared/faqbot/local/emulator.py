@@ -107,7 +107,7 @@ class Emulator:
 
     def _start_process(self) -> None:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "faqbot.local.moto_server", "-H", HOST, "-p", str(self.port)],
+            [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             # Its own session: a terminal's Ctrl-C reaches us, and we stop it in order.

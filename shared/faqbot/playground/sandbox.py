@@ -150,7 +150,7 @@ class SandboxPublisher(EventPublisher):
         self.escalations: list[Escalation] = []
         self.crm_events: list[QueueEventModel] = []
 
-    def escalate(self, event: Escalation, *, to_crm: bool) -> None:
+    def escalate(self, event: Escalation) -> None:
         self.escalations.append(event)
 
     def to_crm(self, event: QueueEventModel, *, delay_seconds: int = 0) -> None:
