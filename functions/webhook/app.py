@@ -6,6 +6,7 @@ HTTP only: size, JSON, auth, status codes. The conversation lives in `faqbot.con
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -42,9 +43,6 @@ _METRIC_BY_STATUS = {
     ReplyStatus.DISABLED: "Disabled",
     ReplyStatus.IGNORED: "Ignored",
 }
-_webhook: Webhook | None = None
-_admin_chat: AdminChat | None = None
-_web_chat: WebChat | None = None
 # The widget's browser calls: which headers it sends and may read, and how long a preflight is reused.
 _CORS_ALLOW_HEADERS = f"Content-Type, {VISITOR_HEADER}"
 _CORS_MAX_AGE_SECONDS = 600
@@ -57,39 +55,33 @@ class BodyTooLarge(ValueError):
     """The request body is over `max_body_bytes` (HTTP 413)."""
 
 
+@cache
 def webhook() -> Webhook:
     """The domain entry, built once per warm container (settings and clients are read at first use)."""
-    global _webhook
-    if _webhook is None:
-        _webhook = Webhook.from_settings(webhook_settings())
-    return _webhook
+    return Webhook.from_settings(webhook_settings())
 
 
+@cache
 def admin_chat() -> AdminChat:
     """The managers' Telegram chat (the Resume button), built once per warm container."""
-    global _admin_chat
-    if _admin_chat is None:
-        from faqbot.notify.admin_chat import AdminChat  # httpx & co.: only the Telegram route needs them
+    from faqbot.notify.admin_chat import AdminChat  # httpx & co.: only the Telegram route needs them
 
-        _admin_chat = AdminChat.from_settings(webhook_settings())
-    return _admin_chat
+    return AdminChat.from_settings(webhook_settings())
 
 
+@cache
 def web_chat() -> WebChat:
     """The website channel: the webhook's decision path plus origins, rate limits and polling."""
-    global _web_chat
-    if _web_chat is None:
-        from faqbot import aws
-        from faqbot.conversation.store import ConversationStore
+    from faqbot import aws
+    from faqbot.conversation.store import ConversationStore
 
-        table = aws.dynamodb().Table(webhook_settings().conversations_table_name)
-        _web_chat = WebChat(
-            bots=webhook().auth.bot,
-            handle=webhook().handle,
-            store=ConversationStore(table),
-            limiter=RateLimiter(table),
-        )
-    return _web_chat
+    table = aws.dynamodb().Table(webhook_settings().conversations_table_name)
+    return WebChat(
+        bots=webhook().auth.bot,
+        handle=webhook().handle,
+        store=ConversationStore(table),
+        limiter=RateLimiter(table),
+    )
 
 
 # ---- routes -------------------------------------------------------------------------------------------
