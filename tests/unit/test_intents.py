@@ -16,6 +16,10 @@ from faqbot.kb.normalize import tokenize
         "можно живого человека?",
         "дайте оператора пожалуйста",
         "call a manager please",
+        "pozovite menedzhera",  # chat transliteration reads as the Cyrillic it stands for
+        "mozhno menedzhera?",
+        "hochu pogovorit s chelovekom",
+        "poklichte menedzhera bud laska",
     ],
 )
 def test_requests_for_a_person_are_recognised(text: str) -> None:
@@ -23,7 +27,16 @@ def test_requests_for_a_person_are_recognised(text: str) -> None:
     assert asks_for_human(text)
 
 
-@pytest.mark.parametrize("text", ["менеджер сказал что доставка бесплатная", "сколько стоит доставка", "привет"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "менеджер сказал что доставка бесплатная",
+        "сколько стоит доставка",
+        "привет",
+        "menedzher skazal chto dostavka besplatnaya",
+        "менеджер сказав що буде знижка, будь ласка поясніть",  # "будь" of "будь ласка" summons nobody
+    ],
+)
 def test_mentioning_staff_or_asking_a_question_is_not_a_request_for_a_person(text: str) -> None:
     # when / then
     assert not asks_for_human(text)

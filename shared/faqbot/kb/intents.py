@@ -23,8 +23,10 @@ from faqbot.kb.normalize import (
     THANKS_WORDS,
     fold_letters,
     has_emoji,
+    is_english_word,
     is_latin,
     tokenize,
+    transliterate,
     word_list,
 )
 
@@ -49,10 +51,11 @@ _SUMMON = _folded(
     " зв'язати зв'язатися поговорити говорити спілкуватися розмовляти передзвонити зателефонувати набрати"
     " відповісти нужный потрібний call connect talk speak chat get need want transfer"
 )
-# Imperatives that are politeness, not a summons ("подскажите, когда отвечают менеджеры?").
+# Imperatives that are politeness, not a summons ("подскажите, когда отвечают менеджеры?"); "будь" is the
+# imperative of "бути" in "будь ласка" (please).
 _POLITE_IMPERATIVES = _folded(
     "подсказать сказать уточнить пояснить рассказать помочь підказати сказати уточнити пояснити розповісти"
-    " допомогти"
+    " допомогти быть бути"
 )
 # Interjections that go with calling someone ("менеджер ау", "алло, оператор").
 _CALLS = _folded("ау алло ало эй гей срочно терміново please пожалуйста будь ласка плиз")
@@ -65,8 +68,12 @@ class SmallTalk(StrEnum):
 
 
 def asks_for_human(text: str) -> bool:
-    """The customer asks for a live person (manager, operator, administrator) rather than an answer."""
-    tokens = tokenize(text)
+    """The customer asks for a live person (manager, operator, administrator) rather than an answer.
+
+    Chat transliteration is read as the Cyrillic it stands for ("pozovite menedzhera" is "позовите
+    менеджера"); English words stay English ("call a manager").
+    """
+    tokens = [_cyrillic_reading(token) for token in tokenize(text)]
     folded = [fold_letters(token) for token in tokens]
     lemmas = [_lemmas(token) for token in tokens]
     staff = any(f in _STAFF or lemma_set & _STAFF for f, lemma_set in zip(folded, lemmas, strict=True))
@@ -94,6 +101,10 @@ def asks_for_human(text: str) -> bool:
         and f not in GREETING_WORDS and f not in GREETING_TAILS
     ]
     return not rest
+
+
+def _cyrillic_reading(token: str) -> str:
+    return transliterate(token) if is_latin(token) and not is_english_word(token) else token
 
 
 def smalltalk_kind(text: str) -> SmallTalk | None:
