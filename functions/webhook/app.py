@@ -73,14 +73,12 @@ def admin_chat() -> AdminChat:
 def web_chat() -> WebChat:
     """The website channel: the webhook's decision path plus origins, rate limits and polling."""
     from faqbot import aws
-    from faqbot.conversation.store import ConversationStore
 
-    table = aws.dynamodb().Table(webhook_settings().conversations_table_name)
     return WebChat(
         bots=webhook().auth.bot,
         handle=webhook().handle,
-        store=ConversationStore(table),
-        limiter=RateLimiter(table),
+        store=webhook().store,  # the same conversations store (and its fast low-level path) as the messengers
+        limiter=RateLimiter(aws.dynamodb().Table(webhook_settings().conversations_table_name)),
     )
 
 

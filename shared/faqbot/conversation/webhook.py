@@ -116,7 +116,7 @@ class Webhook:
         self.auth = auth
         self._executor = executor
         self._service = service
-        self._store = store
+        self.store = store
         self._kb = kb
         self._idempotency_config = IdempotencyConfig(expires_after_seconds=dedup_seconds)
         self._idempotency_table = idempotency.table_name if idempotency is not None else None
@@ -198,7 +198,7 @@ class Webhook:
         }
         # While idempotency records the request, the contact is read and the text matched: the round trips and
         # the matcher's CPU overlap.
-        contact = self._executor.submit(self._store.get_contact, bot.bot_id, message.contact_id)
+        contact = self._executor.submit(self.store.get_contact, bot.bot_id, message.contact_id)
         ahead = self._executor.submit(self._service.look_ahead, bot, message)
         started: list[PendingReply] = []
         batch = WriteBatch()  # the transcript lines (and, with idempotency, its completed record)
@@ -238,7 +238,7 @@ class Webhook:
     def _write_transcript(self, bot: BotConfig, batch: WriteBatch) -> None:
         """Write the batch unless idempotency already did; a failure is logged and makes the reply degraded."""
         try:
-            self._store.write(batch)
+            self.store.write(batch)
         except Exception as exc:
             logger.exception("could not store the transcript (bot %s); the customer still gets a reply", bot.bot_id)
             batch.fail(exc)
@@ -267,7 +267,7 @@ class Webhook:
     # ---- managing -------------------------------------------------------------------------------------
 
     def resume(self, bot: BotConfig, contact_id: str, *, by: str) -> dict[str, Any]:
-        resumed = self._store.resume(bot.bot_id, contact_id, by=by, retention_days=bot.transcript_retention_days)
+        resumed = self.store.resume(bot.bot_id, contact_id, by=by, retention_days=bot.transcript_retention_days)
         return {"bot_id": bot.bot_id, "contact_id": contact_id, "resumed": resumed}
 
     def health(self, bot: BotConfig) -> dict[str, Any]:
