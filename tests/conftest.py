@@ -20,6 +20,7 @@ from typing import Any
 import boto3
 import pytest
 from faqbot import aws, settings
+from faqbot.local.dynamodb_local import DynamoDBLocal
 from faqbot.local.emulator import Emulator, free_port
 from faqbot.local.handlers import LOCAL_REGION, FakeLambdaContext, FunctionInvoker
 from faqbot.local.resources import create_resources, create_tables, plan_resources
@@ -27,7 +28,6 @@ from faqbot.local.stack import LocalStack, local_function_env
 from faqbot.local.template import load_template
 from hypothesis import settings as hypothesis_settings
 from moto import mock_aws
-from support.dynamodb_local import DynamoDBLocal
 from support.local_aws import LocalAws
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

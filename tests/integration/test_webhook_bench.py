@@ -7,6 +7,7 @@ end to end and every request is answered, not how fast this machine is.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from faqbot.bench import SECTIONS
@@ -42,3 +43,21 @@ def test_webhook_bench_answers_every_request_and_times_them() -> None:
     figures = result.figures()
     assert figures["kb_entries"] == 300 and figures["warm_p99_ms"] == round(result.p99_ms, 2)
     assert any("load average" in note for note in result.lines())
+
+
+def test_webhook_bench_runs_with_dynamodb_on_dynamodb_local(dynamodb_local: Any) -> None:
+    # given: AWS's own DynamoDB emulator, empty (other tests share the session's server)
+    dynamodb_local.drop_all_tables()
+
+    # when
+    result = run_webhook_bench(BENCH, requests=8, size=200, cold_runs=1, warmup=2, dynamodb_local=dynamodb_local)
+
+    # then: the same requests, answered the same way, with the tables on DynamoDB Local
+    assert result.backend == "DynamoDB Local" and result.figures()["dynamodb"] == "DynamoDB Local"
+    assert sum(result.statuses.values()) == 8
+    assert not [status for status in result.statuses if status.startswith("http") or status == "?"]
+    assert dynamodb_local.client().list_tables()["TableNames"]  # the bench's tables were created there
+    dynamodb = {operation: count for operation, count in result.calls.items() if operation != "SendMessage"}
+    assert dynamodb == {"PutItem": 2.0, "GetItem": 1.0, "BatchWriteItem": 1.0}
+    assert result.emulator_cpu_ms is not None and result.emulator_cpu_ms > 0  # the JVM's CPU counted too
+    dynamodb_local.drop_all_tables()

@@ -4,6 +4,9 @@
   1,000-entry KB in the emulator (moto server on a free port), customer messages from the bench
   query files, each from a new contact (so no contact is paused by an earlier handoff); the time
   of each `lambda_handler(event, context)` call, DynamoDB/SQS/SSM round trips included.
+- twice: with every service on moto (the local stack's emulator), and with DynamoDB on AWS's own
+  DynamoDB Local (SQS and SSM stay on moto) when `make install` has put it in tools/. The gap between
+  the two is emulator cost, not ours: see the moto note below.
 - cold: a fresh Python process imports the handler module (timed) and serves its first request
   (timed separately: it builds the matcher of the 1,000-entry KB).
 - CPU time beside wall time (the import's, and per warm request the handler's and the emulator's):
@@ -14,6 +17,9 @@
   also pays a TCP connect; DynamoDB keeps the connection alive and serves concurrent calls in parallel.
 - as deployed: the template's log level (INFO: a JSON log line per message) and Powertools metrics (an EMF
   line per request); X-Ray tracing stays off (outside Lambda there is no trace header nor daemon to send to).
+- the queues are drained between requests, untimed, as the notify and crm_sync consumers drain them when
+  deployed: moto keeps a queue's messages in a list that every SendMessage walks, so an undrained queue makes
+  each handoff slower than the last (0.8 ms more per 50 waiting messages here), which SQS does not do.
 
 Used by `faqbot bench` (the `webhook` section, `webhook_section`).
 """
@@ -40,6 +46,7 @@ from faqbot.kb.models import KbEntry
 
 if TYPE_CHECKING:
     from faqbot.bench import BenchContext, BenchReport
+    from faqbot.local.dynamodb_local import DynamoDBLocal
 
 BENCH_SECRET = "bench-secret"
 BENCH_BOT = "bench"
@@ -57,6 +64,7 @@ COLD_IMPORT_TARGET_MS = 400.0
 
 @dataclass(frozen=True)
 class WebhookBench:
+    backend: str  # where DynamoDB ran: "moto" or "DynamoDB Local"
     entries: int
     requests: int
     p50_ms: float
@@ -75,13 +83,13 @@ class WebhookBench:
     def lines(self) -> list[str]:
         statuses = ", ".join(f"{name} {count}" for name, count in sorted(self.statuses.items()))
         return [
-            f"webhook, {self.entries}-entry KB, local emulator, {self.requests} warm requests ({statuses})",
+            f"webhook, {self.entries}-entry KB, DynamoDB on {self.backend}, {self.requests} warm requests ({statuses})",
             f"  warm latency   p50 {self.p50_ms:6.1f} ms   p99 {self.p99_ms:6.1f} ms   max {self.max_ms:6.1f} ms"
             f"   (target p99 < {WARM_P99_TARGET_MS:.0f} ms)",
             f"  cold start     import {self.cold_import_ms:6.1f} ms (target < {COLD_IMPORT_TARGET_MS:.0f} ms)"
             f"   first request {self.cold_first_request_ms:6.1f} ms",
             f"  CPU time       import {_ms(self.cold_import_cpu_ms)}   per warm request: handler"
-            f" {_ms(self.handler_cpu_ms)}, emulator {_ms(self.emulator_cpu_ms)}",
+            f" {_ms(self.handler_cpu_ms)}, emulators {_ms(self.emulator_cpu_ms)}",
             f"  AWS calls      {sum(self.calls.values()):.2f} per warm request ("
             + ", ".join(f"{operation} {count:.2f}" for operation, count in sorted(self.calls.items()))
             + ")",
@@ -90,6 +98,7 @@ class WebhookBench:
 
     def figures(self) -> dict[str, Any]:
         return {
+            "dynamodb": self.backend,
             "kb_entries": self.entries,
             "warm_requests": self.requests,
             "warm_p50_ms": round(self.p50_ms, 2),
@@ -118,11 +127,24 @@ def _rounded(value: float | None) -> float | None:
 def webhook_section(context: BenchContext) -> BenchReport:
     """The `webhook` section of `faqbot bench`: warm p50/p99 and cold start, against the local emulator."""
     from faqbot.bench import BenchReport
+    from faqbot.local.dynamodb_local import DynamoDBLocal, DynamoDBLocalUnavailable
 
     requests, cold_runs = (40, 1) if context.quick else (400, 3)
     result = run_webhook_bench(context.bench_dir, requests=requests, cold_runs=cold_runs)
     title = f"Webhook latency ({result.entries}-entry KB, in-process handler, local emulator)"
-    return BenchReport(title, lines=result.lines(), figures=result.figures())
+    report = BenchReport(title, lines=result.lines(), figures=result.figures())
+    try:
+        server = DynamoDBLocal().start()
+    except DynamoDBLocalUnavailable as exc:
+        report.lines.append(f"DynamoDB Local not measured: {exc}")
+        return report
+    try:
+        local = run_webhook_bench(context.bench_dir, requests=requests, cold_runs=1, dynamodb_local=server)
+    finally:
+        server.stop()
+    report.lines += local.lines()
+    report.figures["dynamodb_local"] = local.figures()
+    return report
 
 
 def large_kb(bench_dir: Path, size: int = 1000) -> list[KbEntry]:
@@ -164,24 +186,37 @@ def bench_queries(bench_dir: Path) -> list[str]:
     return queries
 
 
-def run_webhook_bench(bench_dir: Path, *, requests: int = 400, size: int = 1000, cold_runs: int = 3) -> WebhookBench:
+def run_webhook_bench(
+    bench_dir: Path,
+    *,
+    requests: int = 400,
+    size: int = 1000,
+    cold_runs: int = 3,
+    warmup: int = 50,
+    dynamodb_local: DynamoDBLocal | None = None,
+) -> WebhookBench:
+    """The figures with every service on a fresh moto server, or with DynamoDB on this running DynamoDB Local.
+
+    `warmup` requests run untimed first, as a warm container has served some (and DynamoDB Local's JVM compiles).
+    """
     from faqbot.local.emulator import Emulator, free_port
 
-    with Emulator(free_port(), in_process=False) as emulator, _environment(emulator.url) as env:
+    with (
+        Emulator(free_port(), in_process=False) as emulator,
+        _environment(emulator.url, dynamodb_endpoint=dynamodb_local.url if dynamodb_local else None) as env,
+    ):
         _prepare(emulator, large_kb(bench_dir, size))
         cold = _cold_start(env, runs=cold_runs)
-        emulator_cpu_before = _process_cpu_ms(emulator.pid)
-        warm = _warm(env, bench_queries(bench_dir), requests)
-        emulator_cpu_after = _process_cpu_ms(emulator.pid)
+        drain = _Drain(emulator.url)
+        queries = bench_queries(bench_dir)
+        servers = [emulator.pid, *([dynamodb_local.pid] if dynamodb_local else [])]
+        warm = _warm(env, queries, requests, warmup=warmup, server_pids=servers, drain=drain)
         load = os.getloadavg()[0]
     timings = warm.timings
-    emulator_cpu = (
-        None
-        if emulator_cpu_before is None or emulator_cpu_after is None
-        else (emulator_cpu_after - emulator_cpu_before) / len(timings)
-    )
+    emulator_cpu = None if warm.emulator_cpu_ms is None else warm.emulator_cpu_ms / len(timings)
     ordered = sorted(timings)
     return WebhookBench(
+        backend="DynamoDB Local" if dynamodb_local else "moto",
         entries=size,
         requests=len(timings),
         p50_ms=statistics.median(ordered),
@@ -210,7 +245,7 @@ def _webhook_dir() -> Path:
 
 
 @contextmanager
-def _environment(endpoint: str) -> Iterator[dict[str, str]]:
+def _environment(endpoint: str, *, dynamodb_endpoint: str | None = None) -> Iterator[dict[str, str]]:
     """The webhook's environment under the local stack, applied to this process for the bench."""
     from faqbot import aws, settings
     from faqbot.local.resources import create_resources, plan_resources
@@ -222,6 +257,8 @@ def _environment(endpoint: str) -> Iterator[dict[str, str]]:
     resources = plan_resources(template, template_dir=template_path.parent, endpoint_url=endpoint)
     env = local_function_env(resources.function("WebhookFunction"), endpoint)
     env["POWERTOOLS_METRICS_DISABLED"] = "false"  # the deployed function emits its metrics (EMF lines on stdout)
+    if dynamodb_endpoint is not None:
+        env["AWS_ENDPOINT_URL_DYNAMODB"] = dynamodb_endpoint  # boto3's per-service endpoint: the tables go there too
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
     aws.reset()
@@ -301,6 +338,7 @@ class _Warm:
     statuses: Counter[str]
     cpu_ms: float  # this process's CPU time over all the requests
     calls: Counter[str]  # the handler's AWS calls over all the requests, by operation
+    emulator_cpu_ms: float | None  # the emulators' CPU time over all the requests (not the draining)
 
 
 @dataclass(frozen=True)
@@ -308,6 +346,12 @@ class _Cold:
     import_ms: float
     first_ms: float
     import_cpu_ms: float
+
+
+def _servers_cpu_ms(pids: list[int | None]) -> float | None:
+    """The emulators' CPU time so far (moto, and DynamoDB Local's JVM when it serves DynamoDB), or None."""
+    times = [_process_cpu_ms(pid) for pid in pids]
+    return None if None in times else sum(t for t in times if t is not None)
 
 
 def _process_cpu_ms(pid: int | None) -> float | None:
@@ -319,24 +363,57 @@ def _process_cpu_ms(pid: int | None) -> float | None:
         return None
 
 
-def _warm(env: dict[str, str], queries: list[str], requests: int) -> _Warm:
+class _Drain:
+    """Empties the bench stack's queues, as the deployed consumers would (its own client: not counted)."""
+
+    def __init__(self, endpoint: str) -> None:
+        import boto3
+
+        from faqbot import aws
+        from faqbot.settings import webhook_settings
+
+        self._sqs: Any = boto3.client("sqs", endpoint_url=endpoint, region_name=aws.region())
+        settings = webhook_settings()
+        self._urls = [url for url in (settings.escalations_queue_url, settings.crm_queue_url) if url]
+
+    def __call__(self) -> None:
+        for url in self._urls:
+            while messages := self._sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+                entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+                self._sqs.delete_message_batch(QueueUrl=url, Entries=entries)
+
+
+def _warm(
+    env: dict[str, str], queries: list[str], requests: int, *, warmup: int, server_pids: list[int | None], drain: _Drain
+) -> _Warm:
     from faqbot.local.handlers import FakeLambdaContext, load_handler
 
     timings: list[float] = []
     statuses: Counter[str] = Counter()
+    emulator_cpu: float | None = 0.0
     with contextlib.redirect_stdout(io.StringIO()):  # the handler's JSON log and metric lines
         handler = load_handler(_webhook_dir())  # its Logger writes to the stdout it finds
-        handler(_event(queries[0], "warmup"), FakeLambdaContext())  # builds the matcher: the cold part
+        for index in range(max(warmup, 1)):  # the first builds the matcher: the cold part
+            handler(_event(queries[-1 - index % len(queries)], f"warmup-{index}"), FakeLambdaContext())
+            drain()
         calls = _count_aws_calls()
-        cpu_started = time.process_time()
+        cpu_ms = 0.0
         for index in range(requests):
             event = _event(queries[index % len(queries)], f"bench-{index}")
+            emulator_before = _servers_cpu_ms(server_pids)
+            cpu_started = time.process_time()
             started = time.perf_counter()
             response = handler(event, FakeLambdaContext())
             timings.append((time.perf_counter() - started) * 1000)
+            cpu_ms += (time.process_time() - cpu_started) * 1000
+            emulator_after = _servers_cpu_ms(server_pids)
+            if emulator_cpu is not None and emulator_before is not None and emulator_after is not None:
+                emulator_cpu += emulator_after - emulator_before
+            else:
+                emulator_cpu = None
             statuses[_status(response)] += 1
-        cpu_ms = (time.process_time() - cpu_started) * 1000
-    return _Warm(timings=timings, statuses=statuses, cpu_ms=cpu_ms, calls=calls)
+            drain()
+    return _Warm(timings=timings, statuses=statuses, cpu_ms=cpu_ms, calls=calls, emulator_cpu_ms=emulator_cpu)
 
 
 def _count_aws_calls() -> Counter[str]:

