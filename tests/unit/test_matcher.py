@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from faqbot.config import Language, MatchThresholds
-from faqbot.kb.matcher import Candidate, Decision, Matcher, decide
+from faqbot.kb.matcher import Candidate, Decision, Matcher, Weights, decide
 from faqbot.kb.models import KbEntry
 
 
@@ -254,3 +254,37 @@ def test_a_typo_finds_its_word_but_a_different_word_of_similar_letters_does_not(
     # then: "имлпант" is two edits from "имплант"; "подойти" is not a misspelt "повідомити"
     assert [candidate.entry.id for candidate in typo] == ["1"]
     assert other_word == []
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("хочу пересмотреть урок", "1"),  # "пере-смотреть" ~ "по-смотреть"
+        ("можна поміряти сукню?", "2"),  # "по-міряти" ~ "при-міряти"
+    ],
+)
+def test_the_same_root_under_another_verbal_prefix_is_evidence(message: str, expected: str) -> None:
+    # given
+    matcher = Matcher(
+        [
+            _entry("1", "Можно ли посмотреть запись урока?", "Да, запись приходит в чат."),
+            _entry("2", "Чи можна приміряти речі в шоурумі?", "Так, у шоурумі на Подолі."),
+            _entry("3", "Как записаться на пробный урок?", "Напишите удобное время."),
+        ]
+    )
+
+    # when
+    ranked = matcher.rank(message)
+    without = Matcher(matcher.entries, weights=Weights(prefix_match=0.0)).rank(message)
+
+    # then: the root match puts the entry first; without it the message finds it less or not at all
+    assert ranked[0].entry.id == expected
+    assert not without or without[0].entry.id != expected or without[0].score < ranked[0].score
+
+
+def test_a_shared_prefix_alone_is_not_a_shared_root() -> None:
+    # given: "перевязать" and "переплутали" share only the prefix
+    matcher = Matcher([_entry("1", "Що робити, якщо переплутали товар?", "Напишіть нам, обміняємо.")])
+
+    # then
+    assert matcher.rank("перевязать") == []

@@ -4,7 +4,7 @@ The index (built once per KB version) holds, for every entry, the weighted terms
 (question, alternatives, keywords) and of the answer text. A message is turned into terms the same
 way (concepts of the cross-language vocabulary, lemmas, letter skeletons, transliteration), each
 term is expanded to the KB's own terms it may mean (exact, another reading, a longer form sharing
-the stem, a typo), and every entry gets two coverages:
+the stem, the same root under another verbal prefix, a typo), and every entry gets two coverages:
 - *message coverage*: how much of the message's weight the entry explains (phrasings fully, the
   answer text at a discount) — low when the message is about something the KB does not mention;
 - *entry coverage*: how much of the entry's best phrasing the message contains — high when the
@@ -84,6 +84,7 @@ class Weights:
     unknown_non_noun: float = 0.5  # further factor for such a word that is not a noun ("успеваю", "потемнел")
     stem_match: float = 0.8  # strength of a match on a shared stem ("имплант" ~ "имплантация")
     typo_match: float = 0.75  # strength of a fuzzy (typo) match at similarity 100
+    prefix_match: float = 0.7  # strength of a match on the root under another verbal prefix ("поміряти" ~ "приміряти")
 
 
 DEFAULT_WEIGHTS = Weights()
@@ -153,6 +154,11 @@ class Matcher:
         for key in self._vocabulary:
             if len(key) >= _STEM:
                 self._by_stem.setdefault(key[:_STEM], []).append(key)
+        self._by_root: dict[str, list[str]] = {}
+        if weights.prefix_match > 0:
+            for key in self._vocabulary:
+                for root in _roots(key):
+                    self._by_root.setdefault(root[:_STEM], []).append(key)
         self._expansions: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, float], ...]] = {}
         self._grams: list[list[dict[str, float]]] = []
         if weights.char_ngrams > 0:
@@ -365,6 +371,10 @@ class Matcher:
             for form in (term.key, *term.alts[:1]):
                 for key, strength in self._stem_matches(form):
                     found[key] = max(found.get(key, 0.0), strength)
+            if self._by_root:
+                for key, strength in self._root_matches(term.key):
+                    if key not in found:
+                        found[key] = strength
             if not found and len(term.key) >= 4:
                 # A typo is an edit or two, not a different word of similar letters ("подоит" is not "повидомит").
                 edits = 1 if len(term.key) <= _SHORT_WORD else 2
@@ -388,6 +398,20 @@ class Matcher:
             shorter = min(len(key), len(form))
             if common >= max(_STEM, 0.7 * shorter):
                 matches.append((key, self.weights.stem_match * (0.5 + 0.5 * common / max(len(key), len(form)))))
+        return matches
+
+    def _root_matches(self, form: str) -> list[tuple[str, float]]:
+        roots = _roots(form)
+        matches = []
+        for root in roots:
+            for key in self._by_root.get(root[:_STEM], ()):
+                if key == form or key.startswith(form[:_STEM]):
+                    continue
+                for other in _roots(key):
+                    common = _common_prefix(root, other)
+                    if common >= max(_STEM + 1, 0.8 * min(len(root), len(other))):
+                        matches.append((key, self.weights.prefix_match))
+                        break
         return matches
 
     def _top(self, ranked: list[Candidate]) -> tuple[Candidate, ...]:
@@ -492,6 +516,18 @@ def _char_grams(words: list[str]) -> dict[str, int]:
 
 def _idf(df: float, n: int) -> float:
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+# Russian and Ukrainian verbal prefixes (folded letters: "від" → "вид", "під" → "пид"), longest first.
+_VERB_PREFIXES = (
+    "пере", "пред", "при", "про", "под", "пид", "над", "раз", "роз", "вид",
+    "по", "за", "об", "от", "ви", "на", "до", "из", "вз",
+)  # fmt: skip
+
+
+def _roots(key: str) -> list[str]:
+    """The word's root under each verbal prefix it may carry (folded letters), itself included."""
+    return [key] + [key[len(p) :] for p in _VERB_PREFIXES if key.startswith(p) and len(key) - len(p) >= _STEM + 1]
 
 
 def _common_prefix(a: str, b: str) -> int:
