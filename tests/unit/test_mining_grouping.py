@@ -104,6 +104,19 @@ def test_alike_replies_join_different_wordings_of_one_question_but_only_across_c
     assert len(within) == 5
 
 
+def test_a_phrase_said_apart_or_in_part_is_still_the_phrase_and_keeps_its_own_words() -> None:
+    # when
+    inside = phrasing_terms("Сколько по времени займёт?")
+    whole = phrasing_terms("Сколько времени занимает?")
+
+    alone = phrasing_terms("Долго это по времени?")
+
+    # then: all three are a duration, and "сколько времени" is still about time, like "по времени"
+    assert "#duration" in inside and "#duration" in whole and "#duration" in alone
+    assert "#time" in whole and "#time" in alone
+    assert whole["#time"] < whole["#duration"] and alone["#duration"] < whole["#duration"]  # parts count less
+
+
 def test_russian_and_ukrainian_cognates_share_their_consonant_skeleton() -> None:
     # then
     assert consonant_skeleton("когот") == consonant_skeleton("кигот") == "кгт"
@@ -154,13 +167,17 @@ def test_corpus_groups_hold_the_most_asked_questions_whole_and_pure_in_either_la
 
     # then: what the method reaches today, short of the full acceptance (see the xfail test below)
     assert quality.purity >= 0.95, quality.summary()
-    assert not quality.split and len(quality.missing) <= 1, quality.summary()
+    assert not quality.split and not quality.missing, quality.summary()
     assert len(quality.impure) <= 3 and all(check.foreign <= 1 for check in quality.top), quality.summary()
     assert all(check.error <= 1 for check in quality.top), quality.summary()  # never overcounts
     # the four most asked questions lead, in order, each counted within ±1 although asked in both languages
     assert [check.label for check in quality.top[:4]] == ["price", "book", "hours", "address"], quality.summary()
     assert all(abs(check.error) <= 1 for check in quality.top[:4]), quality.summary()
-    assert sum(abs(check.error) for check in quality.top) <= 8, quality.summary()
+    # duration: asked with an aspect pair (займёт / занимает), "по времени", "долго", and once run on into the answer
+    assert [check.error for check in quality.top if check.label == "duration"] == [0], quality.summary()
+    # every other count is right within ±1 but vaccines' (прививки / щеплення: see the xfail test below)
+    assert [check.label for check in quality.miscounted] == ["vaccines"], quality.summary()
+    assert sum(abs(check.error) for check in quality.top) <= 5, quality.summary()
 
 
 def test_corpus_quality_accepts_one_right_group_per_question_and_rejects_splits_mixes_and_miscounts() -> None:
@@ -192,9 +209,10 @@ def test_corpus_quality_accepts_one_right_group_per_question_and_rejects_splits_
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 8 acceptance not met yet: vaccines and duration are each counted 3 calls short (a Russian and a"
-    " Ukrainian root with no letters in common: прививки / щеплення; synonyms no dictionary relates: займёт /"
-    " занимает, долго / длится), owner_stay is split in four, and 3 top groups hold one phrasing of another question",
+    reason="issue 8 acceptance not met yet: vaccines is counted 3 calls short (a Russian and a Ukrainian root with"
+    " no letters in common: прививки / щеплення), and 3 top groups hold one phrasing of another question, where a"
+    " shared word outweighs the topic: «скільки ви берете за стрижку» with «агресивних берете», «з агресивними"
+    " працюєте» with the hours, «когти отдельно сколько стоит» with the price",
 )
 def test_acceptance_the_drafts_top_10_are_the_10_most_asked_questions_one_each_counted_within_one() -> None:
     # given: 33 labelled calls (ru/uk, txt/json/srt/vtt)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from faqbot.mining.questions import extract_questions, looks_like_question, tidy_question
+from faqbot.mining.questions import extract_questions, looks_like_question, split_sentences, tidy_question
 from faqbot.mining.transcripts import Role, UnreadableTranscript, load_transcripts, parse_transcript
 
 DATA = Path(__file__).parents[1] / "data" / "transcripts"
@@ -185,6 +185,18 @@ def test_questions_are_told_without_question_marks(sentence: str, question: bool
 
 def test_fillers_greetings_and_requests_are_dropped_from_the_phrasing() -> None:
     assert tidy_question("Ну... э-э скажіть будь ласка, скільки коштує грумінг") == "Скільки коштує грумінг?"
+
+
+def test_in_unpunctuated_speech_a_question_ends_where_the_answer_begins() -> None:
+    # given: one run of speech, no speakers, no punctuation (a bakery, a hall for hire)
+    ru = "алло здравствуйте сколько дней идёт доставка в киев доставка два три дня хорошо спасибо до свидания"
+    uk = "добрий день а парковка біля вас є зрозуміло дякую а скільки коштує оренда зали оренда від двох тисяч"
+
+    # when
+    questions = [tidy_question(s) for text in (ru, uk) for s in split_sentences(text) if looks_like_question(s)]
+
+    # then: the answer echoes the question's word ("доставка"), and thanks close an answer
+    assert questions == ["Сколько дней идёт доставка в киев?", "Парковка біля вас є?", "Скільки коштує оренда зали?"]
 
 
 def test_the_corpus_is_read_in_every_format() -> None:

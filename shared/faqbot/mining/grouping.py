@@ -10,7 +10,10 @@ cross-language concepts, letter folding) and compared as TF-IDF vectors:
   skeleton ("когти" / "кігті" → "кгт"). A term no other phrasing has is a detail (a breed, a name)
   and counts `DETAIL_WEIGHT`; so does, at `SLOT_WEIGHT`, a word that fills the slot of a frame many
   phrasings share ("сколько стоит стрижка шпица / йорка / пуделя": the breed is what is asked about,
-  not another question).
+  not another question). The matcher's phrase concepts are also read over the words
+  that carry meaning ("сколько по времени" is "сколько времени"); a phrase concept keeps its own
+  words' terms, and a phrase's one meaningful word said alone ("долго это?" for "как долго") carries
+  the phrase's concept, both at `PART_WEIGHT`.
 - Replies. When the speakers are known, the agent's reply joins the vector in its own namespace
   (`REPLY_WEIGHT`): one business answers one question alike ("Яворницкого, 42"; "щеплення від сказу"),
   whatever words asked it. A reply never relates two phrasings of one call (it may answer both).
@@ -22,7 +25,8 @@ cross-language concepts, letter folding) and compared as TF-IDF vectors:
 - Groups. Average-linkage agglomeration at `threshold`. Then every term is re-weighted by how
   concentrated it is: the square of the share of its phrasings that sit in its main group. The
   trade's own nouns ("стрижка", "собака", "груминг"), spread over many questions, fade; the words
-  that tell one question from another stay. The vectors are rebuilt and grouped again (`ROUNDS`).
+  that tell one question from another stay (a term seen only in leftovers is left alone). The vectors
+  are rebuilt and grouped again (`ROUNDS`).
 - Leftovers. A group of one or two phrasings joins the group it is closest to on average when that
   is at least `ATTACH` and clearly (`ATTACH_MARGIN` times) closer than the next one.
 
@@ -33,15 +37,17 @@ the labelled corpus (`tests/data/transcripts`) measures up to the acceptance (`f
 
 from __future__ import annotations
 
+import functools
 import heapq
+import itertools
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from faqbot.kb.normalize import clean, fold_letters
-from faqbot.kb.terms import text_terms
-from faqbot.kb.vocabulary import WEAK_CONCEPTS
+from faqbot.kb.terms import CONCEPT_PREFIX, Term, text_terms, word_term
+from faqbot.kb.vocabulary import PHRASES, WEAK_CONCEPTS, phrase_table
 from faqbot.mining.questions import Question
 
 DEFAULT_THRESHOLD = 0.3  # average similarity two groups need to merge (calibrated on tests/data/transcripts)
@@ -64,9 +70,11 @@ ATTACH = 0.15
 ATTACH_MARGIN = 1.5
 LEFTOVER_SIZE = 2  # phrasings (or families of near-identical ones) in a group that may still join another one
 FAMILY_THRESHOLD = 0.7  # cosine at which two phrasings are copies of one another ("…для шпица?" / "…для йорка?")
+PART_WEIGHT = 0.5  # a phrase concept's own words, against a word's weight
 MIN_SIMILARITY = 0.02  # below this two phrasings are unrelated
 MAX_VARIANTS = 5
 _REPLY = "a:"  # namespace of the reply's terms
+_HEAD_POS = frozenset({"NOUN", "ADVB", "VERB", "INFN", "ADJS", "PRED"})  # a phrase's meaningful word
 _VOWELS = frozenset("аеиоуыэюяіїєёьъйaeiouy'")
 
 Vector = dict[str, float]
@@ -154,9 +162,11 @@ def phrasing_terms(text: str, namespace: str = "", *, spellings: bool = True) ->
 
 
 def word_keys(text: str, namespace: str = "", *, spellings: bool = True) -> list[Vector]:
-    """Per word of the text, its keys and weights: the matcher's term first, then its spelling keys."""
+    """Per word of the text, its keys and weights: the matcher's term first, then its spelling keys and the
+    phrase concepts it takes part in."""
     words: list[Vector] = []
-    for term in text_terms(text):
+    terms = text_terms(text)
+    for term in terms:
         concept = term.is_concept and term.key[1:] not in WEAK_CONCEPTS
         keys = {namespace + term.key: term.weight * (CONCEPT_WEIGHT if concept else 1.0)}
         word = fold_letters(term.word) if term.word else ""
@@ -165,8 +175,50 @@ def word_keys(text: str, namespace: str = "", *, spellings: bool = True) -> list
         skeleton = consonant_skeleton(term.key) if spellings and not term.is_concept else ""
         if len(skeleton) >= SKELETON_MIN:
             keys[namespace + "~" + skeleton] = term.weight * SKELETON_WEIGHT
+        if term.is_concept and " " in term.word:
+            for part in filter(None, map(word_term, term.word.split())):
+                keys.setdefault(namespace + part.key, part.weight * PART_WEIGHT)
         words.append(keys)
+    heads = _phrase_heads()
+    for term, keys in zip(terms, words, strict=True):
+        head = heads.get(fold_letters(term.word)) if term.word and not term.is_concept else None
+        if head is not None:
+            keys.setdefault(namespace + CONCEPT_PREFIX + head, CONCEPT_WEIGHT * PART_WEIGHT)
+    # One key per word: the spread phrase joins its first word's keys, so slot frames still see one word each.
+    for position, spread in _spread_phrases(terms):
+        words[position][namespace + CONCEPT_PREFIX + spread] = CONCEPT_WEIGHT
     return words
+
+
+@functools.lru_cache(maxsize=1)
+def _phrase_heads() -> dict[str, str]:
+    """Folded word → phrase concept, for the phrases whose one meaningful word it is ("как долго" → "долго").
+
+    Meaningful: a dictionary word with a part of speech of its own (a pronoun-like "которого" is not one).
+    """
+    heads: dict[str, str] = {}
+    for concept, phrases in PHRASES.items():
+        for phrase in phrases:
+            words = phrase.split()
+            content = [word for word in words if (term := word_term(word)) is not None and term.pos in _HEAD_POS]
+            if len(words) > 1 and len(content) == 1:
+                heads[fold_letters(content[0])] = concept
+    return heads
+
+
+def _spread_phrases(terms: Sequence[Term]) -> list[tuple[int, str]]:
+    """The matcher's phrase concepts said with a function word inside ("сколько по времени"): the phrase
+    table read over the words that carry meaning, next to one another once the rest is gone. Each as
+    (position of its first word, concept)."""
+    table = phrase_table()
+    words = [fold_letters(term.word) if term.word and " " not in term.word else "" for term in terms]
+    keys = {term.key for term in terms}
+    found: list[tuple[int, str]] = []
+    for position, (first, second) in enumerate(itertools.pairwise(words)):
+        concept = table.get((first, second)) if first and second else None
+        if concept is not None and CONCEPT_PREFIX + concept not in keys:
+            found.append((position, concept))
+    return found
 
 
 def _merge(words: Iterable[Vector]) -> Vector:
@@ -317,7 +369,12 @@ def _shared_neighbours(cosine: Pairs, count: int, neighbours: int) -> Pairs:
 
 
 def _concentration(clusters: Sequence[list[int]], vectors: Sequence[Vector]) -> dict[str, float]:
-    """Term → (share of its phrasings in its main group)²: the trade's common words fade, telling words stay."""
+    """Term → (share of its phrasings in its main group)²: the trade's common words fade, telling words stay.
+
+    A term found only in leftovers (groups of up to `LEFTOVER_SIZE`) keeps its weight: that says nothing
+    yet about spread, and it may be just what should join them ("присутствовать" in three phrasings, each
+    still alone or in a pair). Fading it there would keep them apart for good.
+    """
     spread: dict[str, Counter[int]] = {}
     for number, cluster in enumerate(clusters):
         for index in cluster:
@@ -326,8 +383,11 @@ def _concentration(clusters: Sequence[list[int]], vectors: Sequence[Vector]) -> 
     emphasis = {}
     for key, groups in spread.items():
         total = sum(groups.values())
-        if total >= CONCENTRATION_MIN:
-            emphasis[key] = (max(groups.values()) / total) ** CONCENTRATION_POWER
+        if total < CONCENTRATION_MIN:
+            continue
+        if all(len(clusters[number]) <= LEFTOVER_SIZE for number in groups):
+            continue  # only in leftovers so far: no sign yet that it is spread over several questions
+        emphasis[key] = (max(groups.values()) / total) ** CONCENTRATION_POWER
     return emphasis
 
 

@@ -4,7 +4,8 @@ Spoken Russian and Ukrainian often reach us without a "?": the transcriber did n
 person typing left it out. So a sentence is a question when it ends with "?", or starts with an
 interrogative word (скільки, сколько, коли, где, чи, можно, how much...), holds the particle "ли",
 or opens with a request ("подскажите", "хотіла б дізнатися", "скажите"). Without any punctuation at
-all, a stretch of speech is cut where a new question visibly starts. Hesitations and fillers (ну,
+all, a stretch of speech is cut where a new question visibly starts, and a question ends where the
+answer visibly begins (an echo of its words, a run of "хорошо спасибо"). Hesitations and fillers (ну,
 э-э, типа, короче, ось, значить...) and the greeting in front are dropped, so what is left reads
 like a question for an FAQ sheet: "Ну... скажіть будь ласка, скільки коштує грумінг?" → "Скільки
 коштує грумінг?". Only the customer's turns count when the speakers are known.
@@ -16,8 +17,8 @@ import re
 from dataclasses import dataclass
 
 from faqbot.kb.intents import smalltalk_kind
-from faqbot.kb.normalize import GREETING_TAILS, GREETING_WORDS, fold_letters
-from faqbot.kb.terms import text_terms
+from faqbot.kb.normalize import GREETING_TAILS, GREETING_WORDS, THANKS_WORDS, fold_letters
+from faqbot.kb.terms import text_terms, word_term
 from faqbot.mining.transcripts import Role, Transcript, agent_phrase_count
 
 QUOTE_CHARS = 160
@@ -212,7 +213,8 @@ def split_sentences(text: str) -> list[str]:
 
 
 def _split_unpunctuated(text: str) -> list[str]:
-    """Cut a run of speech before "а"/"ну"/"и ещё" and before strong interrogative words."""
+    """Cut a run of speech before "а"/"ну"/"и ещё" and before strong interrogative words, then cut each piece
+    where the question visibly ends (`_question_end`)."""
     tokens = text.split()
     pieces: list[list[str]] = [[]]
     for index, token in enumerate(tokens):
@@ -222,7 +224,38 @@ def _split_unpunctuated(text: str) -> list[str]:
         if starts and pieces[-1] and not (pieces[-1][-1].casefold() in ("а", "ну", "и", "і") and word in _SPLIT_CUES):
             pieces.append([])
         pieces[-1].append(token)
-    return [" ".join(piece) for piece in pieces if piece]
+    out: list[str] = []
+    for piece in pieces:
+        while piece:
+            end = _question_end(piece)
+            out.append(" ".join(piece[:end]))
+            piece = piece[end:]
+    return out
+
+
+def _question_end(tokens: list[str]) -> int:
+    """Where the question in front of an unpunctuated piece ends: the tokens it keeps (all when nothing shows).
+
+    Without speakers or punctuation the agent's answer and the customer's next words run on. Two things
+    show where the answer starts: a word that echoes one the question already used, in any form
+    ("сколько часов примерно | часа два"): answers repeat the thing asked about, questions do not; and
+    a run of acknowledgements ("хорошо спасибо", "понятно дякую") or one that closes the piece, which
+    follows an answer. The first word of a piece never ends it.
+    """
+    words = [token.casefold().strip(",;:.!") for token in tokens]
+    folded = [fold_letters(word) for word in words]
+    seen: set[str] = set()
+    for index, word in enumerate(words):
+        run_starts = index > 0 and folded[index] in THANKS_WORDS and folded[index - 1] not in THANKS_WORDS
+        if run_starts and (index + 1 == len(folded) or folded[index + 1] in THANKS_WORDS):
+            return index
+        term = word_term(word) if word.isalpha() else None
+        if term is None:
+            continue
+        if index > 1 and term.key in seen and folded[index - 1] != folded[index]:
+            return index
+        seen.add(term.key)
+    return len(tokens)
 
 
 def remove_fillers(text: str) -> str:
