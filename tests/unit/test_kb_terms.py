@@ -78,3 +78,17 @@ def test_question_words_weigh_less_than_topic_words() -> None:
 
     # then
     assert weights["#how_much"] < weights["#delivery"]
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [("сколько по времени", "ru"), ("сколько времени", "ru"), ("як же довго", "uk"), ("як довго", "uk")],
+)
+def test_a_phrase_is_read_with_a_function_word_inside_it_too(text: str, hint: str) -> None:
+    # when / then: "how long" whether or not a preposition sits in the middle
+    assert _keys(text, hint) == ["#duration"]
+
+
+def test_words_around_a_function_word_that_make_no_phrase_stay_words() -> None:
+    # when / then
+    assert _keys("сколько по цене") == _keys("сколько цена") == ["#how_much", "#price"]

@@ -81,8 +81,11 @@ def tokens_terms(tokens: list[str], hint: str = "ru") -> list[Term]:
     i = 0
     while i < len(tokens):
         concept = phrases.get(tuple(folded[i : i + 3])) or phrases.get(tuple(folded[i : i + 2]))
+        size = 3 if tuple(folded[i : i + 3]) in phrases else 2
+        if concept is None and i + 2 < len(tokens) and folded[i + 1] in STOP_WORDS:
+            # The phrase with a function word inside ("сколько по времени" is "сколько времени").
+            concept, size = phrases.get((folded[i], folded[i + 2])), 3
         if concept is not None:
-            size = 3 if tuple(folded[i : i + 3]) in phrases else 2
             terms.append(_concept_term(concept, " ".join(tokens[i : i + size])))
             i += size
             continue

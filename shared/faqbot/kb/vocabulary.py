@@ -228,7 +228,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
 
 
 # Two-word expressions whose meaning is not that of their words ("во сколько" asks for a time of day,
-# not a price). Matched on the words as written, before single words.
+# not a price). Matched on the words as written, before single words, also with a function word inside
+# ("сколько по времени").
 PHRASES: dict[str, tuple[str, ...]] = {
     "hours": (
         "во сколько",

@@ -10,10 +10,9 @@ cross-language concepts, letter folding) and compared as TF-IDF vectors:
   skeleton ("когти" / "кігті" → "кгт"). A term no other phrasing has is a detail (a breed, a name)
   and counts `DETAIL_WEIGHT`; so does, at `SLOT_WEIGHT`, a word that fills the slot of a frame many
   phrasings share ("сколько стоит стрижка шпица / йорка / пуделя": the breed is what is asked about,
-  not another question). The matcher's phrase concepts are also read over the words
-  that carry meaning ("сколько по времени" is "сколько времени"); a phrase concept keeps its own
-  words' terms, and a phrase's one meaningful word said alone ("долго это?" for "как долго") carries
-  the phrase's concept, both at `PART_WEIGHT`.
+  not another question). A phrase concept of the matcher's terms ("сколько (по) времени") keeps its
+  own words' terms, and a phrase's one meaningful word said alone ("долго это?" for "как долго")
+  carries the phrase's concept, both at `PART_WEIGHT`.
 - Replies. When the speakers are known, the agent's reply joins the vector in its own namespace
   (`REPLY_WEIGHT`): one business answers one question alike ("Яворницкого, 42"; "щеплення від сказу"),
   whatever words asked it. A reply never relates two phrasings of one call (it may answer both).
@@ -39,15 +38,14 @@ from __future__ import annotations
 
 import functools
 import heapq
-import itertools
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from faqbot.kb.normalize import clean, fold_letters
-from faqbot.kb.terms import CONCEPT_PREFIX, Term, text_terms, word_term
-from faqbot.kb.vocabulary import PHRASES, WEAK_CONCEPTS, phrase_table
+from faqbot.kb.terms import CONCEPT_PREFIX, text_terms, word_term
+from faqbot.kb.vocabulary import PHRASES, WEAK_CONCEPTS
 from faqbot.mining.questions import Question
 
 DEFAULT_THRESHOLD = 0.3  # average similarity two groups need to merge (calibrated on tests/data/transcripts)
@@ -184,9 +182,6 @@ def word_keys(text: str, namespace: str = "", *, spellings: bool = True) -> list
         head = heads.get(fold_letters(term.word)) if term.word and not term.is_concept else None
         if head is not None:
             keys.setdefault(namespace + CONCEPT_PREFIX + head, CONCEPT_WEIGHT * PART_WEIGHT)
-    # One key per word: the spread phrase joins its first word's keys, so slot frames still see one word each.
-    for position, spread in _spread_phrases(terms):
-        words[position][namespace + CONCEPT_PREFIX + spread] = CONCEPT_WEIGHT
     return words
 
 
@@ -204,21 +199,6 @@ def _phrase_heads() -> dict[str, str]:
             if len(words) > 1 and len(content) == 1:
                 heads[fold_letters(content[0])] = concept
     return heads
-
-
-def _spread_phrases(terms: Sequence[Term]) -> list[tuple[int, str]]:
-    """The matcher's phrase concepts said with a function word inside ("сколько по времени"): the phrase
-    table read over the words that carry meaning, next to one another once the rest is gone. Each as
-    (position of its first word, concept)."""
-    table = phrase_table()
-    words = [fold_letters(term.word) if term.word and " " not in term.word else "" for term in terms]
-    keys = {term.key for term in terms}
-    found: list[tuple[int, str]] = []
-    for position, (first, second) in enumerate(itertools.pairwise(words)):
-        concept = table.get((first, second)) if first and second else None
-        if concept is not None and CONCEPT_PREFIX + concept not in keys:
-            found.append((position, concept))
-    return found
 
 
 def _merge(words: Iterable[Vector]) -> Vector:
