@@ -44,7 +44,7 @@ def asgi_handler() -> Mangum:
     kb = KnowledgeBaseStore(kb_table)
     playground = playground_routes(Playground(MatcherCache(kb)), keys, registry, kb, SourceStateStore(kb_table))
     app = create_app(
-        ConversationStore(aws.dynamodb().Table(settings.conversations_table_name)),
+        ConversationStore(aws.client("dynamodb"), settings.conversations_table_name),
         keys,
         registry,
         extra_routes=playground,

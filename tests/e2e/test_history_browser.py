@@ -62,9 +62,8 @@ def transcript_link(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory)
     for second, text in enumerate(CUSTOMER_MESSAGES):
         _send(stack, load_event, text, second)
     assert stack.resources is not None
-    table = stack.emulator.resource("dynamodb").Table(stack.resources["ConversationsTable"].name)
     contact_id = json.loads(load_event("manychat_instagram")["body"])["id"]
-    store = ConversationStore(table)
+    store = ConversationStore(stack.emulator.client("dynamodb"), stack.resources["ConversationsTable"].name)
     assert store.get_contact("demo", contact_id) is not None, "the webhook stored no contact"
     store.append_message(
         "demo",

@@ -71,7 +71,7 @@ class CrmBot:
             BotConfig(bot_id=self.bot_id, display_name="Salon", language=Language.EN, timezone="UTC", crm=crm),
             secrets,
         )
-        self.store = ConversationStore(stack.emulator.resource("dynamodb").Table("ConversationsTable"))
+        self.store = ConversationStore(stack.emulator.client("dynamodb"), "ConversationsTable")
         self._phones: dict[str, str] = {}
 
     def phone_of(self, contact_id: str) -> str:

@@ -17,7 +17,7 @@ from faqbot.config import BotConfig
 from faqbot.conversation.store import ConversationStore
 from faqbot.history.links import ExpiredToken, InvalidToken, SigningKeys, TokenPurpose, verify_token
 from moto import mock_aws
-from support.tables import create_pk_sk_table
+from support.tables import create_pk_sk_table, plain_client
 
 pytestmark = pytest.mark.integration
 
@@ -47,9 +47,8 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleNamespace]:
     with mock_aws():
         dynamodb = boto3.resource("dynamodb", region_name=REGION)
         BotRegistry(create_pk_sk_table(dynamodb, "KbTable")).put(BotConfig(bot_id="demo"))
-        ConversationStore(create_pk_sk_table(dynamodb, "ConversationsTable")).update_contact(
-            "demo", "ig-42", name="Olena"
-        )
+        conversations = create_pk_sk_table(dynamodb, "ConversationsTable")
+        ConversationStore(plain_client(conversations), conversations.name).update_contact("demo", "ig-42", name="Olena")
         ssm = boto3.client("ssm", region_name=REGION)
         yield SimpleNamespace(ssm=ssm)
     aws.reset()

@@ -28,7 +28,7 @@ def seeded(emulator: Any) -> Any:
     key_param = emulator.function_env("HistoryPageFunction")["HISTORY_SIGNING_KEY_PARAM"]
     SecretStore(emulator.client("ssm"), emulator.client("secretsmanager")).put(key_param, KEYS.to_parameter_value())
     BotRegistry(emulator.table("KbTable")).put(BotConfig(bot_id=BOT, display_name="Demo", timezone="Europe/Kyiv"))
-    store = ConversationStore(emulator.table("ConversationsTable"))
+    store = ConversationStore(emulator.client("dynamodb"), emulator.name("ConversationsTable"))
     store.update_contact(BOT, CONTACT, name="Олена", channel=Channel.INSTAGRAM, phone="+380671234567")
     start = datetime.now(UTC) - timedelta(hours=1)
     store.append_messages(

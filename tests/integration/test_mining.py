@@ -26,7 +26,7 @@ from faqbot.kb.models import KbEntry
 from faqbot.kb.store import KnowledgeBaseStore
 from faqbot.mining.jobs import on_transcript_objects, weekly_reports
 from moto import mock_aws
-from support.tables import create_pk_sk_table
+from support.tables import create_pk_sk_table, plain_client
 
 pytestmark = pytest.mark.integration
 
@@ -144,7 +144,7 @@ def test_audio_starts_a_transcribe_job_whose_output_lands_back_under_transcripts
 
 
 def _store_conversations(stack: SimpleNamespace, now: datetime) -> None:
-    store = ConversationStore(stack.conversations, clock=lambda: now)
+    store = ConversationStore(plain_client(stack.conversations), stack.conversations.name, clock=lambda: now)
     asked = {
         "c1": "Есть ли у вас подарочные сертификаты?",
         "c2": "Подарочный сертификат можно купить?",

@@ -129,7 +129,7 @@ def test_the_weekly_schedule_writes_every_bots_unanswered_questions_report(
     now = datetime.now(UTC)
     asked = {"c1": "Есть ли у вас подарочные сертификаты?", "c2": "Подарочный сертификат можно купить?"}
     asked["c3"] = "Где вы находитесь, возле какого метро?"
-    store = ConversationStore(conversations, clock=lambda: now)
+    store = ConversationStore(emulator.client("dynamodb"), conversations.name, clock=lambda: now)
     for contact, question in asked.items():
         at = now - timedelta(hours=1)
         store.append_messages(

@@ -65,7 +65,7 @@ class Managers:
             ),
             {token_param: TOKEN, secret_param: self.webhook_secret},
         )
-        self.store = ConversationStore(stack.emulator.resource("dynamodb").Table("ConversationsTable"))
+        self.store = ConversationStore(stack.emulator.client("dynamodb"), "ConversationsTable")
 
     def escalation(self, contact_id: str, **fields: Any) -> Escalation:
         values: dict[str, Any] = {

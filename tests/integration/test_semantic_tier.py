@@ -28,7 +28,7 @@ from faqbot.semantic.tier import SemanticTier
 from faqbot.semantic.vectors import EmbeddingStore, entry_hashes
 from moto import mock_aws
 from support.fake_bedrock import FakeBedrockRuntime
-from support.tables import create_pk_sk_table
+from support.tables import create_pk_sk_table, plain_client
 from webhook_support import FakePublisher, create_conversations_table
 
 pytestmark = pytest.mark.integration
@@ -86,7 +86,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleNamespace]:
             ),
             publisher=publisher,
             service=ConversationService(
-                store=ConversationStore(conversations),
+                store=ConversationStore(plain_client(conversations), conversations.name),
                 matchers=MatcherCache(kb, semantic=tier),
                 publisher=publisher,  # type: ignore[arg-type]
             ),

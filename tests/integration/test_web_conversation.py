@@ -72,7 +72,7 @@ class Site:
         key = stack.upload_kb(self.bot_id, DEMO_KB_FILE)
         stack.wait_for_kb(self.bot_id, key=key)
         self.url = f"{stack.api_url}/bots/{self.bot_id}/web/messages"
-        self.store = ConversationStore(stack.emulator.resource("dynamodb").Table("ConversationsTable"))
+        self.store = ConversationStore(stack.emulator.client("dynamodb"), "ConversationsTable")
 
     def post(self, text: str, *, visitor: str | None = None, after: str | None = None, origin: str = SITE) -> Any:
         headers = {"Origin": origin, **({VISITOR_HEADER: visitor} if visitor else {})}

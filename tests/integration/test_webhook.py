@@ -96,7 +96,8 @@ class Api:
         return [event for event in bodies if isinstance(event, Escalation)]
 
     def transcript(self, contact_id: str) -> list[Any]:
-        return ConversationStore(self.emulator.table("ConversationsTable")).messages("demo", contact_id)
+        store = ConversationStore(self.emulator.client("dynamodb"), self.emulator.name("ConversationsTable"))
+        return store.messages("demo", contact_id)
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
+
 
 def create_pk_sk_table(dynamodb: Any, name: str) -> Any:
     """An on-demand table with a string `pk` hash key and a string `sk` range key (a boto3 resource's Table)."""
@@ -16,3 +18,13 @@ def create_pk_sk_table(dynamodb: Any, name: str) -> Any:
         ],
         BillingMode="PAY_PER_REQUEST",
     )
+
+
+def plain_client(table: Any) -> Any:
+    """A plain DynamoDB client for a resource `Table`'s endpoint and region (what `ConversationStore` takes).
+
+    Not `table.meta.client`: boto3 hooks the resource layer's serialisation into that one. Credentials come
+    from the environment, as the tests' own tables do.
+    """
+    meta = table.meta.client.meta
+    return boto3.client("dynamodb", endpoint_url=meta.endpoint_url, region_name=meta.region_name, config=meta.config)

@@ -20,6 +20,7 @@ from faqbot.conversation.store import ConversationStore, EventKind, Role
 from faqbot.events import Escalation, EscalationReason, LeadReady, TranscriptUpdated
 from faqbot.kb.matcher import Decision
 from moto import mock_aws
+from support.tables import plain_client
 from webhook_support import FakeKb, FakeMatcher, FakePublisher, create_conversations_table, entry
 
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -42,7 +43,7 @@ class World:
 
     def __init__(self, table: Any) -> None:
         self.clock = Clock()
-        self.store = ConversationStore(table, clock=self.clock)
+        self.store = ConversationStore(plain_client(table), table.name, clock=self.clock)
         self.matcher = FakeMatcher(
             {
                 "Скільки коштує доставка?": (Decision.ANSWER, [DELIVERY], None),

@@ -1,7 +1,7 @@
 """ConversationStore: contacts, pause/resume, once-only lead marking, transcript order, TTL filtering.
 
 Runs on moto and on AWS's DynamoDB Local (conditional writes and update expressions must hold on both), through
-the resource layer (most functions) and through a plain low-level client (the webhook's hot path).
+a plain low-level client as every caller builds it.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from faqbot import aws
 from faqbot.config import Channel, Platform
 from faqbot.conversation.store import (
     ContactChanges,
@@ -24,6 +23,7 @@ from faqbot.conversation.store import (
     UnprocessedWrites,
     WriteBatch,
 )
+from support.tables import plain_client
 
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
@@ -47,11 +47,9 @@ def table(dynamodb_backend: Any) -> Any:
     return dynamodb_backend.Table("ConversationsTable")
 
 
-@pytest.fixture(params=["resource", "client"])
-def store(request: pytest.FixtureRequest, table: Any, clock: Clock) -> ConversationStore:
-    """As most functions build it (the table only), and as the webhook does (plus a plain client)."""
-    client = aws.client("dynamodb") if request.param == "client" else None
-    return ConversationStore(table, client=client, clock=clock)
+@pytest.fixture
+def store(table: Any, clock: Clock) -> ConversationStore:
+    return ConversationStore(plain_client(table), table.name, clock=clock)
 
 
 def test_update_contact_keeps_known_facts_and_counts_messages(store: ConversationStore) -> None:

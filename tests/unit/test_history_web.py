@@ -24,7 +24,7 @@ from faqbot.secrets import SecretNotFound
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
-from support.tables import create_pk_sk_table
+from support.tables import create_pk_sk_table, plain_client
 
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 KEYS = SigningKeys("history-test-key-0123456789abcdef")
@@ -39,7 +39,8 @@ class World:
     def __init__(self) -> None:
         dynamodb = boto3.resource("dynamodb", region_name=REGION)
         self.registry = BotRegistry(create_pk_sk_table(dynamodb, "KbTable"))
-        self.store = ConversationStore(create_pk_sk_table(dynamodb, "ConversationsTable"), clock=lambda: NOW)
+        conversations = create_pk_sk_table(dynamodb, "ConversationsTable")
+        self.store = ConversationStore(plain_client(conversations), conversations.name, clock=lambda: NOW)
         self.registry.put(BotConfig(bot_id=BOT, display_name="Квіти Поділля", timezone="Europe/Kyiv"))
         self.now = NOW
 

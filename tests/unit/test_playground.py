@@ -25,7 +25,7 @@ from faqbot.kb.sync import SourceState, SourceStateStore
 from faqbot.playground.sandbox import Playground, TryRequest
 from faqbot.playground.web import playground_routes
 from moto import mock_aws
-from support.tables import create_pk_sk_table
+from support.tables import create_pk_sk_table, plain_client
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 KEYS = SigningKeys("playground-test-key-0123456789abcdef")
@@ -53,7 +53,7 @@ class World:
         routes = playground_routes(
             self.playground, _fixed(KEYS), self.registry, self.kb, self.sources, clock=lambda: self.now
         )
-        store = ConversationStore(self.conversations)
+        store = ConversationStore(plain_client(self.conversations), self.conversations.name)
         return create_app(store, KEYS, self.registry, clock=lambda: self.now, extra_routes=routes)
 
     def token(self, bot_id: str = "demo", purpose: TokenPurpose = TokenPurpose.PLAYGROUND, **kwargs: Any) -> str:

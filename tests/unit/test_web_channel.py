@@ -32,6 +32,7 @@ from faqbot.local.resources import create_tables, plan_resources
 from faqbot.web.ratelimit import Limit, RateLimited, RateLimiter
 from faqbot.web.widget import MAX_GZIPPED_BYTES, embed_snippet, script_json, widget_script
 from moto import mock_aws
+from support.tables import plain_client
 
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
@@ -296,9 +297,8 @@ def test_new_visitors_from_one_address_share_the_address_limit(conversations: An
         handled.append(message.contact_id)
         return BotReply(status=ReplyStatus.ANSWERED, language=Language.UK, texts=("ok",))
 
-    chat = WebChat(
-        bots=lambda _: bot, handle=handle, store=ConversationStore(conversations), limiter=RateLimiter(conversations)
-    )
+    store = ConversationStore(plain_client(conversations), conversations.name)
+    chat = WebChat(bots=lambda _: bot, handle=handle, store=store, limiter=RateLimiter(conversations))
 
     # when
     answers = [chat.post(bot, visitor_id=None, body={"text": "hi"}, client_ip="203.0.113.9")[0] for _ in range(2)]

@@ -16,6 +16,7 @@ from faqbot.telegram.threads import NotificationThreads
 from faqbot.telegram.updates import TgUser, parse_update
 from faqbot.web.manager_replies import MANAGER_PAUSE_REASON, ManagerReplies, manager_name
 from moto import mock_aws
+from support.tables import plain_client
 
 CHAT = -100123
 VISITOR = "web-" + "v" * 32
@@ -34,7 +35,7 @@ class RecordingClient:
 
 class World:
     def __init__(self, table: Any) -> None:
-        self.store = ConversationStore(table, clock=lambda: NOW)
+        self.store = ConversationStore(plain_client(table), table.name, clock=lambda: NOW)
         self.threads = NotificationThreads(table)
         self.replies = ManagerReplies(store=self.store, threads=self.threads, clock=lambda: NOW)
         self.client = RecordingClient()

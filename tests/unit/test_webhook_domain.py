@@ -67,8 +67,8 @@ def aws() -> Iterator[Any]:
 
 @pytest.fixture(params=["batched", "plain"])
 def batched(request: pytest.FixtureRequest) -> bool:
-    """As `Webhook.from_settings` builds it (the completed record rides in the transcript's batch, the store uses a
-    plain client), or with Powertools' own layer and a resource-only store."""
+    """As `Webhook.from_settings` builds it (the completed record rides in the transcript's batch), or with
+    Powertools' own persistence layer."""
     return bool(request.param == "batched")
 
 
@@ -81,7 +81,7 @@ def _webhook(
     idempotency_client: Any | None = None,
 ) -> tuple[Webhook, ConversationStore]:
     client = boto3.client("dynamodb", region_name=REGION)
-    store = ConversationStore(dynamodb.Table("ConversationsTable"), client=client if batched else None)
+    store = ConversationStore(client, "ConversationsTable")
     matcher = FakeMatcher({"Скільки коштує доставка?": (Decision.ANSWER, [entry("7", answer="80 грн.")], None)})
     service = ConversationService(
         store=store,

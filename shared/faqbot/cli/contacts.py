@@ -21,7 +21,7 @@ def _store() -> Any:
     from faqbot.conversation.store import ConversationStore
     from faqbot.settings import webhook_settings
 
-    return ConversationStore(aws.dynamodb().Table(webhook_settings().conversations_table_name))
+    return ConversationStore(aws.client("dynamodb"), webhook_settings().conversations_table_name)
 
 
 @contacts_group.command("resume")

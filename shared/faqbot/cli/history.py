@@ -125,7 +125,7 @@ def link_command(bot_id: str, contact_id: str, ttl: str, base_url: str | None, k
     from faqbot.settings import history_settings
 
     signing = link_signing(bot_id, ttl, base_url, key_param)
-    conversations = ConversationStore(aws.dynamodb().Table(history_settings().conversations_table_name))
+    conversations = ConversationStore(aws.client("dynamodb"), history_settings().conversations_table_name)
     if conversations.get_contact(bot_id, contact_id) is None:
         click.echo(f"warning: no stored conversation for contact {contact_id!r} of bot {bot_id!r} yet", err=True)
     click.echo(history_link(signing.base_url, signing.keys, bot_id, contact_id, signing.duration))

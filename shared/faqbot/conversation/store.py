@@ -9,10 +9,10 @@ Every write refreshes `expires_at` (epoch seconds) to now + the bot's `transcrip
 so a conversation is forgotten that long after its last message. DynamoDB deletes expired items
 up to 48 h late (and moto never does), so every read here drops items whose `expires_at` has passed.
 
-Given a plain low-level `client` (the webhook), the per-message calls (contact read, contact write, transcript
-lines) send attribute values serialised here instead of through boto3's resource layer, whose TypeSerializer
-and parameter transformation cost about as much client CPU as the request itself. The transcript lines can
-also go into the caller's `WriteBatch` (the webhook's: one BatchWriteItem shared with its idempotency record).
+Every call goes through a plain low-level DynamoDB client with attribute values serialised here: boto3's
+resource layer (TypeSerializer and parameter transformation) costs about as much client CPU as the request
+itself, which the webhook pays on every message. The transcript lines can also go into the caller's
+`WriteBatch` (the webhook's: one BatchWriteItem shared with its idempotency record).
 
 Users: the webhook (everything), notify and the Telegram "Resume" button (`get_contact`, `resume`),
 crm_sync (`get_contact`, `messages`, `set_crm_lead_id`, `set_crm_note_cursor`), history_page (`messages`).
@@ -30,7 +30,6 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
@@ -227,12 +226,15 @@ def resume_line(at: datetime, *, by: str) -> StoredMessage:
 
 
 class ConversationStore:
-    """Reads and writes contacts and transcripts; takes the boto3 `Table` of the conversations table."""
+    """Reads and writes contacts and transcripts of the table `table_name` through `client`.
 
-    def __init__(self, table: Any, *, client: Any | None = None, clock: Clock = _utc_now) -> None:
-        """`client`: a plain boto3 DynamoDB client (not the resource's own, which re-serialises every value)."""
+    `client` is a plain boto3 DynamoDB client (`faqbot.aws.client("dynamodb")`), not a resource `Table` nor its
+    `meta.client`: values are serialised here, and the resource layer would transform every one again.
+    """
+
+    def __init__(self, client: Any, table_name: str, *, clock: Clock = _utc_now) -> None:
         self._client = client
-        self._table = table
+        self.table_name = table_name
         self._clock = clock
         self._seq = itertools.count()
 
@@ -240,13 +242,9 @@ class ConversationStore:
 
     def get_contact(self, bot_id: str, contact_id: str, *, consistent: bool = True) -> Contact | None:
         """The contact, or None (never seen, or forgotten after the retention period)."""
-        if self._client is None:
-            plain_key = {"pk": contact_pk(bot_id, contact_id), "sk": PROFILE_SK}
-            item = self._table.get_item(Key=plain_key, ConsistentRead=consistent).get("Item")
-        else:
-            key = _profile_key(bot_id, contact_id)
-            response = self._client.get_item(TableName=self.table_name, Key=key, ConsistentRead=consistent)
-            item = _from_attribute_values(response.get("Item") or {})
+        key = _profile_key(bot_id, contact_id)
+        response = self._client.get_item(TableName=self.table_name, Key=key, ConsistentRead=consistent)
+        item = _from_attribute_values(response.get("Item") or {})
         if not item or self._expired(item):
             return None
         return _contact_from_item(item)
@@ -330,16 +328,9 @@ class ConversationStore:
         expression.set("paused", False)
         for key in ("paused_until", "paused_reason", "paused_by", "paused_at"):
             expression.remove(key)
-        try:
-            self._table.update_item(
-                Key={"pk": contact_pk(bot_id, contact_id), "sk": PROFILE_SK},
-                ConditionExpression="paused = :true",
-                **expression.render(extra_values={":true": True}),
-            )
-        except ClientError as exc:
-            if _is_condition_failure(exc):
-                return False
-            raise
+        request = expression.render(extra_values={":true": True})
+        if self._update_profile(bot_id, contact_id, ConditionExpression="paused = :true", **request) is None:
+            return False
         self.append_message(bot_id, contact_id, resume_line(now, by=by), retention_days=retention_days)
         return True
 
@@ -391,12 +382,7 @@ class ConversationStore:
             expression.set("pending_clarify", changes.pending_clarify.model_dump_json())
         elif changes.clear_pending_clarify or changes.pause is not None:
             expression.remove("pending_clarify")
-        if self._client is None:
-            self._table.update_item(Key={"pk": contact_pk(bot_id, contact_id), "sk": PROFILE_SK}, **expression.render())
-        else:
-            self._client.update_item(
-                TableName=self.table_name, Key=_profile_key(bot_id, contact_id), **expression.render(serialized=True)
-            )
+        self._update_profile(bot_id, contact_id, **expression.render())
 
     def _create(
         self, bot_id: str, contact_id: str, changes: ContactChanges, *, now: datetime, retention_days: int
@@ -425,14 +411,9 @@ class ConversationStore:
         if changes.pending_clarify is not None:
             item["pending_clarify"] = changes.pending_clarify.model_dump_json()
         try:
-            if self._client is None:
-                self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
-            else:
-                self._client.put_item(
-                    TableName=self.table_name,
-                    Item=_attribute_values(item),
-                    ConditionExpression="attribute_not_exists(pk)",
-                )
+            self._client.put_item(
+                TableName=self.table_name, Item=_attribute_values(item), ConditionExpression="attribute_not_exists(pk)"
+            )
         except ClientError as exc:
             if _is_condition_failure(exc):
                 return False
@@ -446,59 +427,51 @@ class ConversationStore:
             expression.remove("pending_clarify")
         else:
             expression.set("pending_clarify", offer.model_dump_json())
-        self._table.update_item(Key={"pk": contact_pk(bot_id, contact_id), "sk": PROFILE_SK}, **expression.render())
+        self._update_profile(bot_id, contact_id, **expression.render())
 
     def mark_lead_sent(self, bot_id: str, contact_id: str) -> bool:
         """Record that the lead event went out; True only for the one caller that recorded it first."""
-        try:
-            self._table.update_item(
-                Key={"pk": contact_pk(bot_id, contact_id), "sk": PROFILE_SK},
-                UpdateExpression="SET lead_sent_at = :now",
-                ConditionExpression="attribute_not_exists(lead_sent_at)",
-                ExpressionAttributeValues={":now": _iso(self._clock())},
-            )
-        except ClientError as exc:
-            if _is_condition_failure(exc):
-                return False
-            raise
-        return True
+        stored = self._update_profile(
+            bot_id,
+            contact_id,
+            UpdateExpression="SET lead_sent_at = :now",
+            ConditionExpression="attribute_not_exists(lead_sent_at)",
+            ExpressionAttributeValues=_attribute_values({":now": _iso(self._clock())}),
+        )
+        return stored is not None
 
     def unmark_lead_sent(self, bot_id: str, contact_id: str) -> None:
         """Undo `mark_lead_sent` when the event could not be queued, so the next message tries again."""
-        self._table.update_item(
-            Key={"pk": contact_pk(bot_id, contact_id), "sk": PROFILE_SK}, UpdateExpression="REMOVE lead_sent_at"
-        )
+        self._update_profile(bot_id, contact_id, UpdateExpression="REMOVE lead_sent_at")
 
     def set_crm_lead_id(self, bot_id: str, contact_id: str, lead_id: str) -> None:
-        self._table.update_item(
-            Key={"pk": contact_pk(bot_id, contact_id), "sk": PROFILE_SK},
+        self._update_profile(
+            bot_id,
+            contact_id,
             UpdateExpression="SET crm_lead_id = :id",
-            ExpressionAttributeValues={":id": str(lead_id)},
+            ExpressionAttributeValues=_attribute_values({":id": str(lead_id)}),
         )
 
     def set_crm_note_cursor(self, bot_id: str, contact_id: str, cursor: str) -> None:
         """crm_sync's bookmark: the sk of the last message already copied into a CRM note."""
-        self._table.update_item(
-            Key={"pk": contact_pk(bot_id, contact_id), "sk": PROFILE_SK},
+        self._update_profile(
+            bot_id,
+            contact_id,
             UpdateExpression="SET crm_note_cursor = :c",
-            ExpressionAttributeValues={":c": cursor},
+            ExpressionAttributeValues=_attribute_values({":c": cursor}),
         )
 
     def claim_transcript_event(self, bot_id: str, contact_id: str, *, window_seconds: int) -> bool:
         """True at most once per window per contact: whether this message should emit `TranscriptUpdated`."""
         now = self._clock()
-        try:
-            self._table.update_item(
-                Key={"pk": contact_pk(bot_id, contact_id), "sk": PROFILE_SK},
-                UpdateExpression="SET transcript_event_due = :due",
-                ConditionExpression="attribute_not_exists(transcript_event_due) OR transcript_event_due < :now",
-                ExpressionAttributeValues={":due": _epoch(now) + window_seconds, ":now": _epoch(now)},
-            )
-        except ClientError as exc:
-            if _is_condition_failure(exc):
-                return False
-            raise
-        return True
+        claimed = self._update_profile(
+            bot_id,
+            contact_id,
+            UpdateExpression="SET transcript_event_due = :due",
+            ConditionExpression="attribute_not_exists(transcript_event_due) OR transcript_event_due < :now",
+            ExpressionAttributeValues=_attribute_values({":due": _epoch(now) + window_seconds, ":now": _epoch(now)}),
+        )
+        return claimed is not None
 
     # ---- transcript -----------------------------------------------------------------------------
 
@@ -540,10 +513,7 @@ class ConversationStore:
 
     def write(self, batch: WriteBatch) -> None:
         """Write a batch the caller filled (`add_messages`); nothing to do once it is written."""
-        if self._client is None:
-            batch.write(self._table.meta.client, serialized=False)
-        else:
-            batch.write(self._client)
+        batch.write(self._client)
 
     def messages(
         self,
@@ -562,24 +532,26 @@ class ConversationStore:
         """
         if after and before:
             raise ValueError("give either after or before, not both")
-        pk = contact_pk(bot_id, contact_id)
-        sk_condition: Any
         if after:
-            sk_condition = Key("sk").gt(after)
+            sk_condition, sk = "sk > :sk", after
         elif before:
-            sk_condition = Key("sk").lt(before)
+            sk_condition, sk = "sk < :sk", before
         else:
-            sk_condition = Key("sk").begins_with(MESSAGE_SK_PREFIX)
-        condition = Key("pk").eq(pk) & sk_condition
-        kwargs: dict[str, Any] = {"KeyConditionExpression": condition, "ScanIndexForward": not newest_first}
+            sk_condition, sk = "begins_with(sk, :sk)", MESSAGE_SK_PREFIX
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": f"pk = :pk AND {sk_condition}",
+            "ExpressionAttributeValues": _attribute_values({":pk": contact_pk(bot_id, contact_id), ":sk": sk}),
+            "ScanIndexForward": not newest_first,
+        }
         if limit is not None:
             # Read only what is asked for (a transcript page of 1,000+ messages shows 200); items skipped
             # below make the loop read on.
             kwargs["Limit"] = max(limit, 1)
         result: list[StoredMessage] = []
         while True:
-            page = self._table.query(**kwargs)
-            for item in page.get("Items", []):
+            page = self._client.query(**kwargs)
+            for item in map(_from_attribute_values, page.get("Items", [])):
                 if not str(item.get("sk", "")).startswith(MESSAGE_SK_PREFIX) or self._expired(item):
                     continue  # cursors may range past the msg# prefix; expired items are gone
                 result.append(_message_from_item(item))
@@ -590,10 +562,6 @@ class ConversationStore:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     # ---- internals ------------------------------------------------------------------------------
-
-    @property
-    def table_name(self) -> str:
-        return str(self._table.name)
 
     def _expired(self, item: Mapping[str, Any]) -> bool:
         expires_at = item.get("expires_at")
@@ -608,12 +576,24 @@ class ConversationStore:
         expression.set("expires_at", _epoch(now + timedelta(days=retention_days)))
 
     def _update(self, bot_id: str, contact_id: str, expression: _UpdateExpression) -> Contact:
-        response = self._table.update_item(
-            Key={"pk": contact_pk(bot_id, contact_id), "sk": PROFILE_SK},
-            ReturnValues="ALL_NEW",
-            **expression.render(),
-        )
-        return _contact_from_item(response["Attributes"])
+        attributes = self._update_profile(bot_id, contact_id, ReturnValues="ALL_NEW", **expression.render())
+        assert attributes is not None, "an unconditional update cannot fail its condition"
+        return _contact_from_item(attributes)
+
+    def _update_profile(self, bot_id: str, contact_id: str, **request: Any) -> dict[str, Any] | None:
+        """UpdateItem on the contact's profile (`request`'s values serialised); None when its condition failed.
+
+        Otherwise the attributes `ReturnValues` asked for, as plain values (empty without it).
+        """
+        try:
+            response = self._client.update_item(
+                TableName=self.table_name, Key=_profile_key(bot_id, contact_id), **request
+            )
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                return None
+            raise
+        return _from_attribute_values(response.get("Attributes") or {})
 
 
 class _UpdateExpression:
@@ -652,8 +632,8 @@ class _UpdateExpression:
     def add(self, attribute: str, amount: int) -> None:
         self._adds.append(f"{self._name(attribute)} {self._value(amount)}")
 
-    def render(self, *, extra_values: Mapping[str, Any] | None = None, serialized: bool = False) -> dict[str, Any]:
-        """The expression's request parameters; `serialized` for the low-level client (attribute values typed)."""
+    def render(self, *, extra_values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The expression's request parameters, attribute values serialised for the low-level client."""
         clauses = []
         if self._sets:
             clauses.append("SET " + ", ".join(self._sets))
@@ -664,7 +644,7 @@ class _UpdateExpression:
         rendered: dict[str, Any] = {"UpdateExpression": " ".join(clauses), "ExpressionAttributeNames": self._names}
         values = {**self._values, **(extra_values or {})}
         if values:
-            rendered["ExpressionAttributeValues"] = _attribute_values(values) if serialized else values
+            rendered["ExpressionAttributeValues"] = _attribute_values(values)
         return rendered
 
 
@@ -694,19 +674,14 @@ class WriteBatch:
         """Forget the puts for a table (the webhook retries its transcript without the idempotency record)."""
         self._puts.pop(table_name, None)
 
-    def write(self, client: Any, *, serialized: bool = True) -> None:
-        """Write every put once; unprocessed ones are sent again with a short backoff. Raises on failure.
+    def write(self, client: Any) -> None:
+        """Write every put once through a plain client; unprocessed ones are sent again with a short backoff.
 
-        `serialized=False` for a resource's client (it serialises plain values itself). After a success further
-        calls do nothing; after a failure the batch may be written again.
+        Raises on failure. After a success further calls do nothing; after a failure the batch may be written again.
         """
         if self.done.done():
             return
-        requests = [
-            (table, {"PutRequest": {"Item": item if serialized else _from_attribute_values(item)}})
-            for table, items in self._puts.items()
-            for item in items
-        ]
+        requests = [(table, {"PutRequest": {"Item": item}}) for table, items in self._puts.items() for item in items]
         for start in range(0, len(requests), self.MAX_PUTS_PER_CALL):
             chunk: dict[str, list[dict[str, Any]]] = {}
             for table, request in requests[start : start + self.MAX_PUTS_PER_CALL]:

@@ -134,7 +134,7 @@ class Webhook:
     def from_settings(cls, settings: WebhookSettings) -> Webhook:
         dynamodb = aws.dynamodb()
         kb = KnowledgeBaseStore(dynamodb.Table(settings.kb_table_name))
-        store = ConversationStore(dynamodb.Table(settings.conversations_table_name), client=aws.client("dynamodb"))
+        store = ConversationStore(aws.client("dynamodb"), settings.conversations_table_name)
         publisher = EventPublisher(
             aws.client("sqs"),
             escalations_queue_url=settings.escalations_queue_url,

@@ -59,7 +59,7 @@ class CrmSync:
         dynamodb = aws.dynamodb()
         secrets = SecretStore()
         context = CrmContext(
-            store=ConversationStore(dynamodb.Table(settings.conversations_table_name)),
+            store=ConversationStore(aws.client("dynamodb"), settings.conversations_table_name),
             once=Once.on_table(
                 settings.idempotency_table_name, key_prefix="faqbot.crm_sync", dynamodb_client=aws.client("dynamodb")
             ),

@@ -20,6 +20,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr
 
+from faqbot import aws
 from faqbot.config import Language, MatchThresholds
 from faqbot.conversation.store import (
     PROFILE_SK,
@@ -100,7 +101,7 @@ def load_unanswered(table: Any, bot_id: str, since: datetime) -> list[Unanswered
     Contacts are found with a Scan for their profiles (a weekly report can afford it), filtered to those
     seen since `since`; each transcript is then one Query.
     """
-    store = ConversationStore(table)
+    store = ConversationStore(aws.client("dynamodb"), table.name)
     prefix = contact_pk(bot_id, "")
     condition = Attr("pk").begins_with(prefix) & Attr("sk").eq(PROFILE_SK)
     kwargs: dict[str, Any] = {"FilterExpression": condition}

@@ -80,13 +80,14 @@ class AdminChat:
         dynamodb = aws.dynamodb()
         secrets = SecretStore()
         conversations = dynamodb.Table(settings.conversations_table_name)
+        store = ConversationStore(aws.client("dynamodb"), settings.conversations_table_name)
         return cls(
             registry=BotRegistry(dynamodb.Table(settings.kb_table_name)),
             secrets=secrets,
-            store=ConversationStore(conversations),
+            store=store,
             threads=NotificationThreads(conversations),
             telegram=TelegramBots(secrets, outbox_mode=settings.outbox, timeout=3.0),
-            replies=ManagerReplies(store=ConversationStore(conversations), threads=NotificationThreads(conversations)),
+            replies=ManagerReplies(store=store, threads=NotificationThreads(conversations)),
         )
 
     def authenticate(self, bot_id: str, headers: Mapping[str, Any]) -> BotConfig:

@@ -10,7 +10,7 @@ real channel renderer (`manychat.render_dynamic_block` / `smartsender.render_res
 - `SandboxPublisher`: the escalation the service raises on a handoff is kept in memory to say
   "in production a manager would be notified now", and never reaches a queue (no notify, no CRM).
 
-Both are the store and publisher types the service takes; any other storage call would hit `_NoTable` and fail
+Both are the store and publisher types the service takes; any other storage call would hit `_NoClient` and fail
 loudly instead of writing.
 """
 
@@ -101,8 +101,8 @@ class TryRequest(BaseModel):
 # ---- the sandbox ---------------------------------------------------------------------------------------------
 
 
-class _NoTable:
-    """Stands in for the conversations table: the playground must never touch it."""
+class _NoClient:
+    """Stands in for the DynamoDB client: the playground must never touch the conversations table."""
 
     def __getattr__(self, name: str) -> Any:
         raise RuntimeError(f"the playground does not use the conversations table (attempted {name})")
@@ -112,7 +112,7 @@ class SandboxStore(ConversationStore):
     """The contact the request describes; what the service would write is kept here, never stored."""
 
     def __init__(self, contact: Contact | None) -> None:
-        super().__init__(_NoTable())
+        super().__init__(_NoClient(), "")
         self._contact = contact
         self.changes: list[ContactChanges] = []
         self.lines: list[StoredMessage] = []
