@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.parser.models import S3Model
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from faqbot import aws
 from faqbot.bots.registry import BotRegistry
+from faqbot.conversation.store import ConversationStore
 from faqbot.kb.ingest import SkippedUpload, ingest_object, limits_from_settings
 from faqbot.kb.store import KnowledgeBaseStore
 from faqbot.kb.sync import KbSync, is_sync_event
@@ -108,7 +109,7 @@ def unanswered_reports(settings: IngestSettings) -> dict[str, Any]:
     keys = weekly_reports(
         registry=BotRegistry(kb_table, cache_seconds=0),
         kb_table=kb_table,
-        conversations_table=aws.dynamodb().Table(settings.conversations_table_name),
+        conversations=ConversationStore(aws.client("dynamodb"), settings.conversations_table_name),
         s3=aws.client("s3"),
         bucket=settings.kb_bucket_name,
     )

@@ -186,7 +186,7 @@ def test_report_unanswered_groups_the_handoffs_and_points_to_the_entry_to_extend
     keys = weekly_reports(
         registry=stack.registry,
         kb_table=stack.kb_table,
-        conversations_table=stack.conversations,
+        conversations=ConversationStore(plain_client(stack.conversations), stack.conversations.name),
         s3=stack.s3,
         bucket=BUCKET,
         now=now,
@@ -222,3 +222,23 @@ def test_mine_command_writes_the_draft_and_every_group(tmp_path: Path) -> None:
     assert sum(len(g["members"]) for g in groups) == int(result.stdout.split(", ")[1].split()[0])
     header = (tmp_path / "draft.csv").read_text(encoding="utf-8-sig").splitlines()[0]
     assert header == "№,Питання,Варіанти питання,Скільки разів,Відповідь,Приклади"
+
+
+def test_report_unanswered_signs_links_with_the_history_key_or_says_why_not(stack: SimpleNamespace) -> None:
+    # given
+    _store_conversations(stack, datetime.now(UTC))
+    report = ["report", "unanswered", "salon", "--base-url", "https://api.example.com"]
+
+    # when: no signing key yet, then once `faqbot history rotate-key` made one
+    unsigned = CliRunner(mix_stderr=False).invoke(cli, report)
+    created = CliRunner(mix_stderr=False).invoke(cli, ["history", "rotate-key"])
+    signed = CliRunner(mix_stderr=False).invoke(cli, report)
+
+    # then: the report still comes, with the command that makes a link, and a warning naming the cause
+    assert unsigned.exit_code == 0, unsigned.stderr
+    assert "warning: no signed links" in unsigned.stderr and "rotate-key" in unsigned.stderr
+    assert "faqbot history link salon c" in unsigned.stdout
+    assert created.exit_code == 0, created.stderr
+    assert signed.exit_code == 0 and not signed.stderr, signed.stderr
+    links = [line.strip() for line in signed.stdout.splitlines() if "/history/" in line]
+    assert len(links) == 2 and all(link.startswith("https://api.example.com/history/") for link in links)

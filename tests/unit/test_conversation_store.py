@@ -309,3 +309,20 @@ def test_a_client_error_leaves_the_batch_unwritten() -> None:
     assert not batch.done.done()
     batch.write(FakeDynamoDB())  # a later attempt (the webhook writes the transcript on its own) succeeds
     assert batch.done.exception() is None
+
+
+def test_contacts_seen_since_are_the_bots_recently_seen_ones(store: ConversationStore, clock: Clock) -> None:
+    # given: demo's contacts seen an hour apart, another bot's contact, and transcript lines beside the profiles
+    for hour, contact in enumerate(["old", "mid", "new"]):
+        clock.now = T0 + timedelta(hours=hour)
+        store.update_contact("demo", contact, name=contact)
+        store.append_message("demo", contact, StoredMessage(at=clock.now, role=Role.CUSTOMER, text="?"))
+    store.update_contact("other", "new-elsewhere")
+
+    # when
+    recent = store.contacts_seen_since("demo", T0 + timedelta(minutes=30))
+
+    # then
+    assert recent == ["mid", "new"]
+    assert store.contacts_seen_since("demo", T0) == ["mid", "new", "old"]
+    assert store.contacts_seen_since("nobody", T0) == []

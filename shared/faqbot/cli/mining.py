@@ -6,7 +6,7 @@ import json
 import os
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -90,6 +90,7 @@ def unanswered_command(bot_id: str, since: str, out: Path | None, lang: str | No
     from faqbot import aws
     from faqbot.bots.registry import BotRegistry, UnknownBot
     from faqbot.config import Language
+    from faqbot.conversation.store import ConversationStore
     from faqbot.kb.store import KnowledgeBaseStore
     from faqbot.mining.unanswered import action_text, build_report, load_unanswered, parse_since, report_bytes
     from faqbot.settings import history_settings
@@ -109,7 +110,8 @@ def unanswered_command(bot_id: str, since: str, out: Path | None, lang: str | No
     kb = KnowledgeBaseStore(kb_table)
     active = kb.active(bot_id)
     entries = kb.load_entries(bot_id, active.version) if active else []
-    messages = load_unanswered(aws.dynamodb().Table(settings.conversations_table_name), bot_id, start)
+    store = ConversationStore(aws.client("dynamodb"), settings.conversations_table_name)
+    messages = load_unanswered(store, bot_id, start)
     rows = build_report(messages, entries, thresholds=bot.thresholds, link=_link_maker(bot_id, base_url))
     if out is not None:
         if out.suffix.casefold() not in (".xlsx", ".csv"):
@@ -132,20 +134,17 @@ def _link_maker(bot_id: str, base_url: str | None) -> Callable[[str], str]:
     url = base_url or os.environ.get("PUBLIC_BASE_URL")
     if not url:
         return command
-    from faqbot.history.links import history_link, load_signing_keys, signing_key_param_name
-    from faqbot.secrets import SecretStore
-    from faqbot.settings import history_settings
+    from faqbot.cli.history import link_signing
+    from faqbot.history.links import history_link
 
-    settings = history_settings()
     try:
-        keys = load_signing_keys(
-            settings.history_signing_key_param or signing_key_param_name(settings.stage), SecretStore(), max_age=0
-        )
+        signing = link_signing(bot_id, "14d", url, None)
     except Exception as exc:  # any failure here only costs the links, never the report
-        click.echo(f"warning: no signed links ({exc}); printing the command that makes one instead", err=True)
+        message = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
+        click.echo(f"warning: no signed links ({message}); printing the command that makes one instead", err=True)
         return command
 
     def link(contact_id: str) -> str:
-        return history_link(url, keys, bot_id, contact_id, timedelta(days=14))
+        return history_link(signing.base_url, signing.keys, bot_id, contact_id, signing.duration)
 
     return link

@@ -473,6 +473,29 @@ class ConversationStore:
         )
         return claimed is not None
 
+    def contacts_seen_since(self, bot_id: str, since: datetime) -> list[str]:
+        """Ids of the bot's contacts last seen at or after `since`, sorted.
+
+        A Scan over the table's profiles (the weekly report can afford one; no message path calls it).
+        """
+        prefix = contact_pk(bot_id, "")
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "FilterExpression": "begins_with(pk, :prefix) AND sk = :profile",
+            "ExpressionAttributeValues": _attribute_values({":prefix": prefix, ":profile": PROFILE_SK}),
+        }
+        contacts: list[str] = []
+        while True:
+            page = self._client.scan(**kwargs)
+            for item in map(_from_attribute_values, page.get("Items", [])):
+                last_seen = _parse_time(item.get("last_seen_at"))
+                if last_seen is not None and last_seen < since:
+                    continue
+                contacts.append(str(item["pk"])[len(prefix) :])
+            if "LastEvaluatedKey" not in page:
+                return sorted(contacts)
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     # ---- transcript -----------------------------------------------------------------------------
 
     def append_message(

@@ -16,6 +16,7 @@ from typing import Any
 
 from faqbot.bots.registry import BotRegistry, UnknownBot
 from faqbot.config import Language
+from faqbot.conversation.store import ConversationStore
 from faqbot.kb.store import KnowledgeBaseStore
 from faqbot.mining.pipeline import bot_of_transcript_key, mine_bucket, start_transcription
 from faqbot.mining.transcripts import is_audio_file, is_transcript_file
@@ -61,7 +62,7 @@ def weekly_reports(
     *,
     registry: BotRegistry,
     kb_table: Any,
-    conversations_table: Any,
+    conversations: ConversationStore,
     s3: Any,
     bucket: str,
     now: datetime | None = None,
@@ -72,7 +73,7 @@ def weekly_reports(
     kb = KnowledgeBaseStore(kb_table)
     written = []
     for bot in registry.list():
-        messages = load_unanswered(conversations_table, bot.bot_id, now - REPORT_PERIOD)
+        messages = load_unanswered(conversations, bot.bot_id, now - REPORT_PERIOD)
         active = kb.active(bot.bot_id)
         entries = kb.load_entries(bot.bot_id, active.version) if active else []
         bot_link = (lambda contact, bot_id=bot.bot_id: link(bot_id, contact)) if link else None

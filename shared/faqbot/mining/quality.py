@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from faqbot.kb.normalize import clean
 from faqbot.mining.grouping import QuestionGroup
 from faqbot.mining.questions import Question
 
@@ -34,15 +35,11 @@ def load_ground_truth(path: Path) -> Truth:
     return calls
 
 
-def _fold(text: str) -> str:
-    return text.casefold().replace("ё", "е")
-
-
 def label_of(question: Question, truth: Truth) -> str:
     """The labelled question this phrasing is, or "?"."""
-    said = _fold(f"{question.quote} {question.text}")
+    said = clean(f"{question.quote} {question.text}")
     for asked in truth.get(question.call, ()):
-        if all(word in said for word in _fold(asked["quote"]).split()):
+        if all(word in said for word in clean(asked["quote"]).split()):
             return asked["question"]
     return UNLABELLED
 

@@ -18,17 +18,12 @@ from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr
-
-from faqbot import aws
 from faqbot.config import Language, MatchThresholds
 from faqbot.conversation.store import (
-    PROFILE_SK,
     ConversationStore,
     EventKind,
     Role,
     StoredMessage,
-    contact_pk,
 )
 from faqbot.kb.matcher import Decision, Matcher
 from faqbot.kb.models import KbEntry
@@ -95,29 +90,10 @@ def _asked_before(earlier: Sequence[StoredMessage], *, clarify: bool) -> StoredM
     return None
 
 
-def load_unanswered(table: Any, bot_id: str, since: datetime) -> list[UnansweredMessage]:
-    """Every reported handoff of `bot_id` since `since`, from the conversations table.
-
-    Contacts are found with a Scan for their profiles (a weekly report can afford it), filtered to those
-    seen since `since`; each transcript is then one Query.
-    """
-    store = ConversationStore(aws.client("dynamodb"), table.name)
-    prefix = contact_pk(bot_id, "")
-    condition = Attr("pk").begins_with(prefix) & Attr("sk").eq(PROFILE_SK)
-    kwargs: dict[str, Any] = {"FilterExpression": condition}
-    contacts: list[str] = []
-    while True:
-        page = table.scan(**kwargs)
-        for item in page.get("Items", []):
-            last_seen = _time(item.get("last_seen_at"))
-            if last_seen is not None and last_seen < since:
-                continue  # not seen since: nothing of theirs can be in the report
-            contacts.append(str(item["pk"])[len(prefix) :])
-        if "LastEvaluatedKey" not in page:
-            break
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+def load_unanswered(store: ConversationStore, bot_id: str, since: datetime) -> list[UnansweredMessage]:
+    """Every reported handoff of `bot_id` since `since`: the transcripts of the contacts seen since then."""
     found: list[UnansweredMessage] = []
-    for contact_id in sorted(contacts):
+    for contact_id in store.contacts_seen_since(bot_id, since):
         found.extend(unanswered_in(store.messages(bot_id, contact_id), contact_id, since))
     return found
 
