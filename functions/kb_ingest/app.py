@@ -26,6 +26,7 @@ from faqbot.kb.store import KnowledgeBaseStore
 from faqbot.kb.sync import KbSync, is_sync_event
 from faqbot.mining.jobs import is_weekly_report_event, on_transcript_objects, weekly_reports
 from faqbot.mining.pipeline import TRANSCRIPTS_PREFIX
+from faqbot.notify.links import TranscriptLinks
 from faqbot.semantic.ingest import SemanticIngest
 from faqbot.settings import IngestSettings, ingest_settings
 
@@ -112,6 +113,7 @@ def unanswered_reports(settings: IngestSettings) -> dict[str, Any]:
         conversations=ConversationStore(aws.client("dynamodb"), settings.conversations_table_name),
         s3=aws.client("s3"),
         bucket=settings.kb_bucket_name,
+        links=TranscriptLinks.from_parameter(settings.public_base_url, settings.history_signing_key_param),
     )
     metrics.add_metric(name="UnansweredReports", unit=MetricUnit.Count, value=len(keys))
     logger.info("unanswered reports written", extra={"keys": keys})

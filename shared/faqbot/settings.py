@@ -31,8 +31,11 @@ class WebhookSettings(_Base):
 
 class IngestSettings(_Base):
     kb_bucket_name: str = "KbBucket"
-    # The weekly unanswered-questions report reads the handoffs stored there (FAQ mining).
+    # The weekly unanswered-questions report reads the handoffs stored there (FAQ mining) and links each
+    # group to one signed transcript.
     conversations_table_name: str = "ConversationsTable"
+    public_base_url: str = ""
+    history_signing_key_param: str = ""
     max_file_bytes: int = 5 * 1024 * 1024
     max_rows: int = 5000
     max_cell_chars: int = 8000

@@ -18,9 +18,11 @@ import pytest
 from faqbot.bots.registry import BotRegistry
 from faqbot.config import BotConfig, Language
 from faqbot.conversation.store import ConversationStore, EventKind, Role, StoredMessage
+from faqbot.history.links import SigningKeys, TokenPurpose, verify_token
 from faqbot.kb.models import KbEntry
 from faqbot.kb.store import KnowledgeBaseStore
 from faqbot.local.delivery import S3EventPoller
+from faqbot.secrets import SecretStore
 from support.local_aws import LocalAws
 from support.waiting import wait_until
 
@@ -29,6 +31,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).parents[2]
 CORPUS = ROOT / "tests" / "data" / "transcripts"
 BOT = "salon"
+KEYS = SigningKeys("mining-report-key-0123456789abcdef")
 
 
 @pytest.fixture
@@ -120,7 +123,10 @@ def test_a_recording_starts_a_transcribe_job_whose_output_is_mined_in_turn(
 def test_the_weekly_schedule_writes_every_bots_unanswered_questions_report(
     emulator: LocalAws, invoke: Any, template: dict[str, Any]
 ) -> None:
-    # given: two handoffs about certificates and one about the address, which the KB almost covers
+    # given: two handoffs about certificates and one about the address, which the KB almost covers; the
+    # transcript links' signing key, as the stack's operator creates it
+    key_param = emulator.function_env("KbIngestFunction")["HISTORY_SIGNING_KEY_PARAM"]
+    SecretStore(emulator.client("ssm"), emulator.client("secretsmanager")).put(key_param, KEYS.to_parameter_value())
     kb_table, conversations = emulator.table("KbTable"), emulator.table("ConversationsTable")
     BotRegistry(kb_table).put(BotConfig(bot_id=BOT, language=Language.RU))
     KnowledgeBaseStore(kb_table).publish(
@@ -157,3 +163,37 @@ def test_the_weekly_schedule_writes_every_bots_unanswered_questions_report(
         (2, "новая запись"),
         (1, "добавить как вариант вопроса записи 1 («Где вы находитесь?»)"),
     ]
+    # and each group links to one of its conversations, signed for this bot and valid until the next report
+    base_url = emulator.function_env("KbIngestFunction")["PUBLIC_BASE_URL"]
+    for row, contacts in zip(rows, (("c1", "c2"), ("c3",)), strict=True):
+        assert str(row[6]).startswith(f"{base_url}/history/"), row
+        claims = verify_token(KEYS, str(row[6]).rsplit("/", 1)[1], TokenPurpose.HISTORY, now + timedelta(days=6))
+        assert claims.bot_id == BOT and claims.contact_id in contacts
+
+
+def test_the_weekly_report_names_the_link_command_when_links_cannot_be_signed(
+    emulator: LocalAws, invoke: Any, template: dict[str, Any]
+) -> None:
+    # given: one handoff, and no signing key in the stack
+    BotRegistry(emulator.table("KbTable")).put(BotConfig(bot_id=BOT, language=Language.RU))
+    now = datetime.now(UTC)
+    store = ConversationStore(emulator.client("dynamodb"), "ConversationsTable", clock=lambda: now)
+    store.update_contact(BOT, "c9", name="Ира")
+    store.append_messages(
+        BOT,
+        "c9",
+        [
+            StoredMessage(at=now, role=Role.CUSTOMER, text="Есть ли парковка?"),
+            StoredMessage(at=now, role=Role.SYSTEM, kind=EventKind.HANDOFF, detail="no_answer"),
+        ],
+    )
+    event = json.loads(
+        template["Resources"]["KbIngestFunction"]["Properties"]["Events"]["UnansweredReport"]["Properties"]["Input"]
+    )
+
+    # when
+    response = invoke("KbIngestFunction", event)
+
+    # then: the report is written all the same, pointing at the command that makes the link
+    sheet = _sheet(emulator, response["reports"][0])
+    assert [[c.value for c in row][6] for row in sheet.iter_rows(min_row=2)] == ["faqbot history link salon c9"]

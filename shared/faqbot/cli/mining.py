@@ -128,8 +128,10 @@ def unanswered_command(bot_id: str, since: str, out: Path | None, lang: str | No
 def _link_maker(bot_id: str, base_url: str | None) -> Callable[[str], str]:
     """Signed history links when a base URL and the signing key are at hand; else the command that makes one."""
 
+    from faqbot.mining.unanswered import link_command
+
     def command(contact_id: str) -> str:
-        return f"faqbot history link {bot_id} {contact_id}"
+        return link_command(bot_id, contact_id)
 
     url = base_url or os.environ.get("PUBLIC_BASE_URL")
     if not url:

@@ -9,18 +9,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from faqbot.bots.registry import BotRegistry, UnknownBot
-from faqbot.config import Language
+from faqbot.config import BotConfig, Language
 from faqbot.conversation.store import ConversationStore
 from faqbot.kb.store import KnowledgeBaseStore
 from faqbot.mining.pipeline import bot_of_transcript_key, mine_bucket, start_transcription
 from faqbot.mining.transcripts import is_audio_file, is_transcript_file
-from faqbot.mining.unanswered import build_report, load_unanswered, report_bytes, report_key
+from faqbot.mining.unanswered import build_report, link_command, load_unanswered, report_bytes, report_key
+from faqbot.notify.links import TranscriptLinks
 
 WEEKLY_REPORT_ACTION = "unanswered_report"
 REPORT_PERIOD = timedelta(days=7)
@@ -66,9 +67,13 @@ def weekly_reports(
     s3: Any,
     bucket: str,
     now: datetime | None = None,
-    link: Callable[[str, str], str] | None = None,
+    links: TranscriptLinks | None = None,
 ) -> list[str]:
-    """Every bot's unanswered-questions report for the past week; returns the keys written."""
+    """Every bot's unanswered-questions report for the past week; returns the keys written.
+
+    Each group points at one conversation: a signed transcript link valid until the next report, or, when
+    links cannot be signed here, the command that makes one.
+    """
     now = now or datetime.now(UTC)
     kb = KnowledgeBaseStore(kb_table)
     written = []
@@ -76,7 +81,11 @@ def weekly_reports(
         messages = load_unanswered(conversations, bot.bot_id, now - REPORT_PERIOD)
         active = kb.active(bot.bot_id)
         entries = kb.load_entries(bot.bot_id, active.version) if active else []
-        bot_link = (lambda contact, bot_id=bot.bot_id: link(bot_id, contact)) if link else None
+
+        def bot_link(contact: str, bot: BotConfig = bot) -> str:
+            signed = links.for_contact(bot, contact, ttl=REPORT_PERIOD) if links else None
+            return signed or link_command(bot.bot_id, contact)
+
         rows = build_report(messages, entries, thresholds=bot.thresholds, link=bot_link)
         key = report_key(bot.bot_id, now)
         s3.put_object(

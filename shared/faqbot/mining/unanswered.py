@@ -90,6 +90,11 @@ def _asked_before(earlier: Sequence[StoredMessage], *, clarify: bool) -> StoredM
     return None
 
 
+def link_command(bot_id: str, contact_id: str) -> str:
+    """What a report shows instead of a transcript link it could not sign: the command that makes one."""
+    return f"faqbot history link {bot_id} {contact_id}"
+
+
 def load_unanswered(store: ConversationStore, bot_id: str, since: datetime) -> list[UnansweredMessage]:
     """Every reported handoff of `bot_id` since `since`: the transcripts of the contacts seen since then."""
     found: list[UnansweredMessage] = []
