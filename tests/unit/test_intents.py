@@ -20,6 +20,7 @@ from faqbot.kb.normalize import tokenize
         "mozhno menedzhera?",
         "hochu pogovorit s chelovekom",
         "poklichte menedzhera bud laska",
+        "позовіть менеджера",  # surzhyk: a Russian verb with the Ukrainian imperative ending
     ],
 )
 def test_requests_for_a_person_are_recognised(text: str) -> None:

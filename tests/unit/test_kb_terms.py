@@ -92,3 +92,12 @@ def test_a_phrase_is_read_with_a_function_word_inside_it_too(text: str, hint: st
 def test_words_around_a_function_word_that_make_no_phrase_stay_words() -> None:
     # when / then
     assert _keys("сколько по цене") == _keys("сколько цена") == ["#how_much", "#price"]
+
+
+def test_a_russian_verb_with_the_ukrainian_imperative_ending_reads_as_the_russian_imperative() -> None:
+    # when
+    surzhyk = analyse("позовіть", "uk")
+
+    # then: "позовіть" is "позовите"; real Ukrainian imperatives keep their own reading
+    assert (surzhyk.lemma, surzhyk.imperative, surzhyk.known) == ("позвать", True, True)
+    assert analyse("робіть", "uk").lemma == "робити"

@@ -48,6 +48,10 @@ def _languages(word: str, hint: str) -> tuple[str, ...]:
     return ("uk", "ru") if hint == "uk" else ("ru", "uk")
 
 
+_UK_IMPERATIVE_PLURAL = "іть"
+_RU_IMPERATIVE_PLURAL = "ите"
+
+
 @lru_cache(maxsize=100_000)
 def analyse(word: str, hint: str = "ru") -> WordInfo:
     """Lemma, part of speech and alternatives of `word`; `hint` ("ru"/"uk") breaks ties between languages."""
@@ -71,6 +75,11 @@ def analyse(word: str, hint: str = "ru") -> WordInfo:
         lemmas = _unique([best.normal_form] + [p.normal_form for p in known_parses])
         imperative = any("impr" in p.tag for p in known_parses)
         return WordInfo(best.normal_form, str(best.tag.POS or ""), True, lemmas, imperative)
+    if word.endswith(_UK_IMPERATIVE_PLURAL):
+        # Surzhyk: a Russian verb with the Ukrainian plural imperative ending ("позовіть" for "позовите").
+        russian = analyse(word[: -len(_UK_IMPERATIVE_PLURAL)] + _RU_IMPERATIVE_PLURAL, "ru")
+        if russian.known and russian.imperative:
+            return russian
     if guessed is not None:
         return WordInfo(guessed.normal_form, str(guessed.tag.POS or ""), False, _unique([guessed.normal_form, word]))
     return WordInfo(word, "", False, (word,))
