@@ -165,12 +165,6 @@ def test_eval_over_the_bench_resolves_enough_and_rarely_answers_wrong() -> None:
     assert totals["wrong_answers"] / totals["queries"] <= 0.05
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 3 accuracy target not met honestly: pooled accuracy 194/279 = 0.695 < 0.70 with a vocabulary "
-    "free of the bench trades' words (the correct entry ranks first for 235/279; ~40 of those are offered as "
-    "a choice, which counts as resolved). Remove this mark when the method reaches it.",
-)
 def test_eval_over_the_bench_meets_the_pooled_accuracy_target() -> None:
     # when
     totals = _pooled_bench_figures()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from faqbot.kb.lexicon import translations
 from faqbot.kb.morphology import analyse
 from faqbot.kb.terms import text_terms
 
@@ -101,3 +102,28 @@ def test_a_russian_verb_with_the_ukrainian_imperative_ending_reads_as_the_russia
     # then: "позовіть" is "позовите"; real Ukrainian imperatives keep their own reading
     assert (surzhyk.lemma, surzhyk.imperative, surzhyk.known) == ("позвать", True, True)
     assert analyse("робіть", "uk").lemma == "робити"
+
+
+@pytest.mark.parametrize(
+    ("ukrainian", "russian"),
+    [
+        ("щеплення", "прививки"),  # no letters in common
+        ("завдань", "задания"),
+        ("співбесіди", "собеседование"),
+    ],
+)
+def test_a_ukrainian_word_and_its_russian_translation_meet(ukrainian: str, russian: str) -> None:
+    # when
+    uk_term = text_terms(ukrainian, "uk")[0]
+    ru_term = text_terms(russian, "ru")[0]
+
+    # then: each carries the other's key among its readings (the bilingual lexicon, both ways)
+    assert ru_term.key in uk_term.alts
+    assert uk_term.key in ru_term.alts
+
+
+def test_the_lexicon_translates_both_ways_and_knows_nothing_of_unknown_words() -> None:
+    # then
+    assert "прививка" in translations("щеплення")
+    assert "щеплення" in translations("прививка")
+    assert translations("грумінгувати") == ()

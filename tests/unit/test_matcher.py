@@ -288,3 +288,20 @@ def test_a_shared_prefix_alone_is_not_a_shared_root() -> None:
 
     # then
     assert matcher.rank("перевязать") == []
+
+
+def test_a_russian_message_finds_the_ukrainian_entry_through_a_translation_not_a_cognate() -> None:
+    # given: a Ukrainian KB; "прививки" shares no letters with "щеплення"
+    matcher = Matcher(
+        [
+            _entry("1", "Чи потрібні щеплення?", "Так, щеплення від сказу обов'язкове."),
+            _entry("2", "Скільки коштує стрижка?", "Від 600 грн."),
+            _entry("3", "Де ви знаходитесь?", "Київ, вул. Січових Стрільців, 10."),
+        ]
+    )
+
+    # when
+    ranked = matcher.rank("а прививки нужны?")
+
+    # then
+    assert ranked[0].entry.id == "1"

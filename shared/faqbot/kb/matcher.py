@@ -2,7 +2,8 @@
 
 The index (built once per KB version) holds, for every entry, the weighted terms of each phrasing
 (question, alternatives, keywords) and of the answer text. A message is turned into terms the same
-way (concepts of the cross-language vocabulary, lemmas, letter skeletons, transliteration), each
+way (concepts of the cross-language vocabulary, lemmas, letter skeletons, transliteration, Russian /
+Ukrainian translations from a general bilingual dictionary), each
 term is expanded to the KB's own terms it may mean (exact, another reading, a longer form sharing
 the stem, the same root under another verbal prefix, a typo), and every entry gets two coverages:
 - *message coverage*: how much of the message's weight the entry explains (phrasings fully, the

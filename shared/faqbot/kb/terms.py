@@ -3,14 +3,16 @@
 A term's `key` is what an index stores and looks up: "#price" for a word of a vocabulary concept,
 otherwise the folded dictionary form ("оплатити" and "оплатить" both → "оплатит"), or an English
 word. `alts` are other keys the same word may stand for (another reading's lemma, the word as
-written, a transliterated word's Latin original such as "ielts"). `weight` is the prior importance
-of the word by its part of speech; the index multiplies it by the term's rarity in the KB.
+written, its translations in the other of Russian / Ukrainian, a transliterated word's Latin
+original such as "ielts"). `weight` is the prior importance of the word by its part of speech;
+the index multiplies it by the term's rarity in the KB.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from faqbot.kb.lexicon import translations
 from faqbot.kb.morphology import analyse
 from faqbot.kb.normalize import (
     STOP_WORDS,
@@ -140,7 +142,11 @@ def _cyrillic_term(token: str, hint: str) -> Term | None:
     alts = tuple(
         dict.fromkeys(
             alt
-            for alt in (*(canonical(fold_letters(lemma), info.pos) for lemma in info.lemmas), fold_letters(token))
+            for alt in (
+                *(canonical(fold_letters(lemma), info.pos) for lemma in info.lemmas),
+                fold_letters(token),
+                *(canonical(fold_letters(word), info.pos) for word in translations(info.lemma)),
+            )
             if alt != key
         )
     )
