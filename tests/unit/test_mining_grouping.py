@@ -168,16 +168,12 @@ def test_corpus_groups_hold_the_most_asked_questions_whole_and_pure_in_either_la
     # then: what the method reaches today, short of the full acceptance (see the xfail test below)
     assert quality.purity >= 0.95, quality.summary()
     assert not quality.split and not quality.missing, quality.summary()
-    assert len(quality.impure) <= 3 and all(check.foreign <= 1 for check in quality.top), quality.summary()
-    assert all(check.error <= 1 for check in quality.top), quality.summary()  # never overcounts
-    # the four most asked questions lead, in order, each counted within ±1 although asked in both languages
+    assert len(quality.impure) <= 2 and all(check.foreign <= 1 for check in quality.top), quality.summary()
+    # the four most asked questions lead, in order, although asked in both languages
     assert [check.label for check in quality.top[:4]] == ["price", "book", "hours", "address"], quality.summary()
-    assert all(abs(check.error) <= 1 for check in quality.top[:4]), quality.summary()
-    # duration: asked with an aspect pair (займёт / занимает), "по времени", "долго", and once run on into the answer
-    assert [check.error for check in quality.top if check.label == "duration"] == [0], quality.summary()
-    # every other count is right within ±1 but vaccines' (прививки / щеплення: see the xfail test below)
-    assert [check.label for check in quality.miscounted] == ["vaccines"], quality.summary()
-    assert sum(abs(check.error) for check in quality.top) <= 5, quality.summary()
+    # every count is right within ±1, vaccines' too: "прививки" and "щеплення" meet through the bilingual lexicon
+    assert not quality.miscounted, quality.summary()
+    assert sum(abs(check.error) for check in quality.top) <= 4, quality.summary()
 
 
 def test_corpus_quality_accepts_one_right_group_per_question_and_rejects_splits_mixes_and_miscounts() -> None:
@@ -209,10 +205,9 @@ def test_corpus_quality_accepts_one_right_group_per_question_and_rejects_splits_
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 8 acceptance not met yet: vaccines is counted 3 calls short (a Russian and a Ukrainian root with"
-    " no letters in common: прививки / щеплення), and 3 top groups hold one phrasing of another question, where a"
-    " shared word outweighs the topic: «скільки ви берете за стрижку» with «агресивних берете», «з агресивними"
-    " працюєте» with the hours, «когти отдельно сколько стоит» with the price",
+    reason="issue 8 acceptance not met yet: every count is within ±1, but 2 top groups hold one phrasing of another"
+    " question, where a shared verb outweighs the topic: «скільки ви берете за стрижку» with «агресивних берете»,"
+    " «з агресивними собаками працюєте» with the hours",
 )
 def test_acceptance_the_drafts_top_10_are_the_10_most_asked_questions_one_each_counted_within_one() -> None:
     # given: 33 labelled calls (ru/uk, txt/json/srt/vtt)

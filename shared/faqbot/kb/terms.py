@@ -54,6 +54,7 @@ class Term:
     alts: tuple[str, ...] = ()
     word: str = ""
     pos: str = ""  # part of speech of a dictionary word ("" when unknown to the dictionaries)
+    translations: tuple[str, ...] = ()  # keys of its translations in the other of Russian / Ukrainian (also in alts)
 
     @property
     def is_concept(self) -> bool:
@@ -139,19 +140,20 @@ def _cyrillic_term(token: str, hint: str) -> Term | None:
     if folded_lemma in STOP_WORDS or (info.known and info.pos in _FUNCTION_POS):
         return None
     key = canonical(folded_lemma, info.pos)
+    translated = tuple(canonical(fold_letters(word), info.pos) for word in translations(info.lemma))
     alts = tuple(
         dict.fromkeys(
             alt
             for alt in (
                 *(canonical(fold_letters(lemma), info.pos) for lemma in info.lemmas),
                 fold_letters(token),
-                *(canonical(fold_letters(word), info.pos) for word in translations(info.lemma)),
+                *translated,
             )
             if alt != key
         )
     )
     weight = _POS_WEIGHT.get(info.pos, 0.5) if info.known else UNKNOWN_WEIGHT
-    return Term(key, weight, alts, token, info.pos if info.known else "")
+    return Term(key, weight, alts, token, info.pos if info.known else "", translated)
 
 
 def _concept_term(concept: str, token: str) -> Term:

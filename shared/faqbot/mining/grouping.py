@@ -7,12 +7,14 @@ cross-language concepts, letter folding) and compared as TF-IDF vectors:
   such as price, address or booking is what customers ask about; a trade's own words are mostly the
   thing asked about). Two spelling keys per word let Russian and Ukrainian cognates meet where the
   dictionaries do not: its first five letters ("присутствовать" / "присутній") and its consonant
-  skeleton ("когти" / "кігті" → "кгт"). A term no other phrasing has is a detail (a breed, a name)
-  and counts `DETAIL_WEIGHT`; so does, at `SLOT_WEIGHT`, a word that fills the slot of a frame many
-  phrasings share ("сколько стоит стрижка шпица / йорка / пуделя": the breed is what is asked about,
-  not another question). A phrase concept of the matcher's terms ("сколько (по) времени") keeps its
-  own words' terms, and a phrase's one meaningful word said alone ("долго это?" for "как долго")
-  carries the phrase's concept, both at `PART_WEIGHT`.
+  skeleton ("когти" / "кігті" → "кгт"); words that share no letters meet through the matcher's
+  bilingual lexicon, each word also carrying its translations ("щеплення" / "прививка"). A term no
+  other phrasing has is a detail (a breed, a name) and counts `DETAIL_WEIGHT`; so does, at
+  `SLOT_WEIGHT`, a word that fills the slot of a frame many phrasings share ("сколько стоит стрижка
+  шпица / йорка / пуделя": the breed is what is asked about, not another question). A phrase concept
+  of the matcher's terms ("сколько (по) времени") keeps its own words' terms, and a phrase's one
+  meaningful word said alone ("долго это?" for "как долго") carries the phrase's concept, both at
+  `PART_WEIGHT`.
 - Replies. When the speakers are known, the agent's reply joins the vector in its own namespace
   (`REPLY_WEIGHT`): one business answers one question alike ("Яворницкого, 42"; "щеплення від сказу"),
   whatever words asked it. A reply never relates two phrasings of one call (it may answer both).
@@ -68,6 +70,7 @@ ATTACH = 0.15
 ATTACH_MARGIN = 1.5
 LEFTOVER_SIZE = 2  # phrasings (or families of near-identical ones) in a group that may still join another one
 FAMILY_THRESHOLD = 0.7  # cosine at which two phrasings are copies of one another ("…для шпица?" / "…для йорка?")
+TRANSLATION_WEIGHT = 1.0  # a word's translation in the other of Russian / Ukrainian ("щеплення" / "прививка")
 PART_WEIGHT = 0.5  # a phrase concept's own words, against a word's weight
 MIN_SIMILARITY = 0.02  # below this two phrasings are unrelated
 MAX_VARIANTS = 5
@@ -170,6 +173,8 @@ def word_keys(text: str, namespace: str = "", *, spellings: bool = True) -> list
         word = fold_letters(term.word) if term.word else ""
         if spellings and word.isalpha() and len(word) >= PREFIX_LETTERS:
             keys[namespace + "^" + word[:PREFIX_LETTERS]] = term.weight * PREFIX_WEIGHT
+        for translation in term.translations:
+            keys.setdefault(namespace + translation, term.weight * TRANSLATION_WEIGHT)
         skeleton = consonant_skeleton(term.key) if spellings and not term.is_concept else ""
         if len(skeleton) >= SKELETON_MIN:
             keys[namespace + "~" + skeleton] = term.weight * SKELETON_WEIGHT
