@@ -302,6 +302,8 @@ def test_a_russian_message_finds_the_ukrainian_entry_through_a_translation_not_a
 
     # when
     ranked = matcher.rank("а прививки нужны?")
+    without = Matcher(matcher.entries, weights=Weights(translation_match=0.0)).rank("а прививки нужны?")
 
     # then
     assert ranked[0].entry.id == "1"
+    assert not without or without[0].score < ranked[0].score

@@ -3,9 +3,9 @@
 The index (built once per KB version) holds, for every entry, the weighted terms of each phrasing
 (question, alternatives, keywords) and of the answer text. A message is turned into terms the same
 way (concepts of the cross-language vocabulary, lemmas, letter skeletons, transliteration, Russian /
-Ukrainian translations from a general bilingual dictionary), each
-term is expanded to the KB's own terms it may mean (exact, another reading, a longer form sharing
-the stem, the same root under another verbal prefix, a typo), and every entry gets two coverages:
+Ukrainian translations from a general bilingual dictionary), each term is expanded to the KB's own
+terms it may mean (exact, a translation, another reading, a longer form sharing the stem, the same
+root under another verbal prefix, a typo), and every entry gets two coverages:
 - *message coverage*: how much of the message's weight the entry explains (phrasings fully, the
   answer text at a discount) — low when the message is about something the KB does not mention;
 - *entry coverage*: how much of the entry's best phrasing the message contains — high when the
@@ -86,6 +86,7 @@ class Weights:
     stem_match: float = 0.8  # strength of a match on a shared stem ("имплант" ~ "имплантация")
     typo_match: float = 0.75  # strength of a fuzzy (typo) match at similarity 100
     prefix_match: float = 0.7  # strength of a match on the root under another verbal prefix ("поміряти" ~ "приміряти")
+    translation_match: float = 1.0  # strength of a match on the word's translation ("щеплення" ~ "прививка")
 
 
 DEFAULT_WEIGHTS = Weights()
@@ -366,6 +367,9 @@ class Matcher:
         if term.key in self._idf:
             found[term.key] = 1.0
         if not term.is_concept:
+            for translation in term.translations:
+                if translation in self._idf and translation not in found:
+                    found[translation] = self.weights.translation_match
             for alt in term.alts:
                 if alt in self._idf and alt not in found:
                     found[alt] = 0.9
