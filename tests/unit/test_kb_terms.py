@@ -127,3 +127,13 @@ def test_the_lexicon_translates_both_ways_and_knows_nothing_of_unknown_words() -
     assert "прививка" in translations("щеплення")
     assert "щеплення" in translations("прививка")
     assert translations("грумінгувати") == ()
+
+
+def test_ukrainian_work_in_the_genitive_is_work_not_robots() -> None:
+    # given: "роботи" is a form of both "робота" (work) and "робот" (robot)
+    entry = _keys("Який у вас графік роботи?", "uk")
+    message = _keys("до котрої працюєте в суботу?", "uk")
+
+    # then: the opening-hours entry and the message meet on work
+    assert "#work" in entry
+    assert "#work" in message

@@ -223,7 +223,9 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "language_english": _w("английский англійська англійський english"),
     "language_ukrainian": _w("украинский українська український ukrainian"),
     "language_russian": _w("русский російська російський russian"),
-    "bot": _w("бот робот bot robot"),
+    # Not "робот": Ukrainian "роботи" / "роботу" are forms of both "робот" and "робота" (work), and the
+    # dictionary cannot tell them apart; "графік роботи" is far likelier than robots.
+    "bot": _w("бот bot"),
 }
 
 
