@@ -117,9 +117,9 @@ def test_a_ukrainian_word_and_its_russian_translation_meet(ukrainian: str, russi
     uk_term = text_terms(ukrainian, "uk")[0]
     ru_term = text_terms(russian, "ru")[0]
 
-    # then: each carries the other's key among its readings (the bilingual lexicon, both ways)
-    assert ru_term.key in uk_term.alts
-    assert uk_term.key in ru_term.alts
+    # then: each carries the other's key among its translations (the bilingual lexicon, both ways)
+    assert ru_term.key in uk_term.translations
+    assert uk_term.key in ru_term.translations
 
 
 def test_the_lexicon_translates_both_ways_and_knows_nothing_of_unknown_words() -> None:
@@ -137,3 +137,11 @@ def test_ukrainian_work_in_the_genitive_is_work_not_robots() -> None:
     # then: the opening-hours entry and the message meet on work
     assert "#work" in entry
     assert "#work" in message
+
+
+def test_a_transliterated_word_keeps_its_translations() -> None:
+    # when: "shcheplennia" is "щеплення" in Latin letters
+    term = text_terms("chy potribni shcheplennia", "uk")[-1]
+
+    # then
+    assert "прививка" in term.translations

@@ -359,7 +359,7 @@ class Matcher:
 
     def _expand(self, term: Term) -> tuple[tuple[str, float], ...]:
         """The KB's own terms this message term may mean, with the strength of each reading."""
-        cache_key = (term.key, term.alts)
+        cache_key = (term.key, term.alts)  # a term's translations follow from its key
         cached = self._expansions.get(cache_key)
         if cached is not None:
             return cached

@@ -3,9 +3,9 @@
 A term's `key` is what an index stores and looks up: "#price" for a word of a vocabulary concept,
 otherwise the folded dictionary form ("оплатити" and "оплатить" both → "оплатит"), or an English
 word. `alts` are other keys the same word may stand for (another reading's lemma, the word as
-written, its translations in the other of Russian / Ukrainian, a transliterated word's Latin
-original such as "ielts"). `weight` is the prior importance of the word by its part of speech;
-the index multiplies it by the term's rarity in the KB.
+written, a transliterated word's Latin original such as "ielts"); `translations` are the keys of its
+translations in the other of Russian / Ukrainian. `weight` is the prior importance of the word by
+its part of speech; the index multiplies it by the term's rarity in the KB.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class Term:
     alts: tuple[str, ...] = ()
     word: str = ""
     pos: str = ""  # part of speech of a dictionary word ("" when unknown to the dictionaries)
-    translations: tuple[str, ...] = ()  # keys of its translations in the other of Russian / Ukrainian (also in alts)
+    translations: tuple[str, ...] = ()  # keys of its translations in the other of Russian / Ukrainian
 
     @property
     def is_concept(self) -> bool:
@@ -125,7 +125,7 @@ def word_term(token: str, hint: str = "ru", *, translit: bool = False) -> Term |
         term = _cyrillic_term(transliterate(token), hint)
         if term is None:
             return None
-        return Term(term.key, term.weight, (*term.alts, token), token)
+        return Term(term.key, term.weight, (*term.alts, token), token, translations=term.translations)
     return _cyrillic_term(token, hint)
 
 
@@ -144,11 +144,7 @@ def _cyrillic_term(token: str, hint: str) -> Term | None:
     alts = tuple(
         dict.fromkeys(
             alt
-            for alt in (
-                *(canonical(fold_letters(lemma), info.pos) for lemma in info.lemmas),
-                fold_letters(token),
-                *translated,
-            )
+            for alt in (*(canonical(fold_letters(lemma), info.pos) for lemma in info.lemmas), fold_letters(token))
             if alt != key
         )
     )
