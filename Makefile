@@ -27,11 +27,12 @@ run: install
 	$(BIN)/faqbot run
 
 lint: install
-	$(BIN)/ruff check shared functions tests
+	$(BIN)/ruff check shared functions tests tools/lexicon
 
 typecheck: install
 	$(BIN)/mypy
 	@for f in $(FUNCTIONS); do $(BIN)/mypy --explicit-package-bases functions/$$f/app.py || exit 1; done
+	$(BIN)/mypy tools/lexicon/build_lexicon.py
 
 unit: install
 	$(BIN)/pytest tests/unit -q
