@@ -30,6 +30,14 @@ cross-language concepts, letter folding) and compared as TF-IDF vectors:
   are rebuilt and grouped again (`ROUNDS`).
 - Leftovers. A group of one or two phrasings joins the group it is closest to on average when that
   is at least `ATTACH` and clearly (`ATTACH_MARGIN` times) closer than the next one.
+- Refinement. Similarity sums up shared weight, so one heavy shared word can outvote several telling
+  ones: «З агресивними собаками працюєте?» has «працювати» in common with every opening-hours
+  phrasing and «агресивний» plus the reply's «намордник» with the aggressive-dogs ones. So the groups
+  are then read as a mixture of word distributions, one per group of more than `LEFTOVER_SIZE`
+  phrasings (multinomial naive Bayes, `SMOOTHING` added to every count), and each phrasing moves to the
+  group that explains all its words and its reply best, left out of its own group's counts (hard EM,
+  the classic refinement of a text clustering). It moves only on strong evidence: a log-likelihood
+  at least `MOVE_EVIDENCE` above its own group's (e² ≈ 7 times as likely).
 
 Purity is preferred to recall: a question split in two rows costs the client a copy-paste, two
 questions in one row cost a wrong answer. `faqbot bench --section mining` prints how the grouping of
@@ -73,6 +81,9 @@ FAMILY_THRESHOLD = 0.7  # cosine at which two phrasings are copies of one anothe
 TRANSLATION_WEIGHT = 1.0  # a word's translation in the other of Russian / Ukrainian ("щеплення" / "прививка")
 PART_WEIGHT = 0.5  # a phrase concept's own words, against a word's weight
 MIN_SIMILARITY = 0.02  # below this two phrasings are unrelated
+SMOOTHING = 0.2  # pseudo-count of every term in every group's word distribution (refinement)
+MOVE_EVIDENCE = 2.0  # log-likelihood a phrasing must gain to move to another group (refinement)
+REFINE_ROUNDS = 5
 MAX_VARIANTS = 5
 _REPLY = "a:"  # namespace of the reply's terms
 _HEAD_POS = frozenset({"NOUN", "ADVB", "VERB", "INFN", "ADJS", "PRED"})  # a phrase's meaningful word
@@ -152,6 +163,7 @@ def group_questions(questions: Iterable[Question], threshold: float = DEFAULT_TH
         )
     merged = _attach_leftovers(merged, similarity)
     clusters = [[index for family in cluster for index in families[family]] for cluster in merged]
+    clusters = refine_groups(clusters, asked, replies, calls)
     groups = [_group(cluster, phrasings, weights, cosine) for cluster in clusters]
     groups.sort(key=lambda group: (-group.calls, -len(group.members), group.question))
     return groups
@@ -347,9 +359,7 @@ def _shared_neighbours(cosine: Pairs, count: int, neighbours: int) -> Pairs:
         around[b][a] = value
     nearest = [set(heapq.nlargest(neighbours, scores, key=scores.__getitem__)) | {n} for n, scores in enumerate(around)]
     return {
-        (a, b): len(nearest[a] & nearest[b]) / (neighbours + 1)
-        for a, b in cosine
-        if b in nearest[a] or a in nearest[b]
+        (a, b): len(nearest[a] & nearest[b]) / (neighbours + 1) for a, b in cosine if b in nearest[a] or a in nearest[b]
     }
 
 
@@ -438,6 +448,81 @@ def _attach_leftovers(clusters: list[list[int]], similarity: Pairs) -> list[list
                 owner[index] = target
             clusters[number] = []
     return [cluster for cluster in clusters if cluster]
+
+
+def refine_groups(
+    clusters: list[list[int]], asked: Sequence[Vector], replies: Sequence[Vector], calls: Sequence[frozenset[str]]
+) -> list[list[int]]:
+    """Hard EM over a multinomial mixture, one component per group of more than `LEFTOVER_SIZE` phrasings.
+
+    Each phrasing of such a group moves to the group whose word distribution explains its words and its
+    reply `MOVE_EVIDENCE` better than its own does; all moves of a round at once, until none is left.
+    Leftovers neither move nor receive: too few words to be a distribution.
+    """
+    terms = [{**question, **reply} for question, reply in zip(asked, replies, strict=True)]
+    vocabulary = len({key for vector in terms for key in vector})
+    in_call: dict[str, list[int]] = {}
+    for index, occurrences in enumerate(calls):
+        for call in occurrences:
+            in_call.setdefault(call, []).append(index)
+    same_call = [{other for call in calls[index] for other in in_call[call]} - {index} for index in range(len(calls))]
+    clusters = [list(cluster) for cluster in clusters]
+    for _ in range(REFINE_ROUNDS):
+        mixture = _Mixture(clusters, terms, replies, same_call, vocabulary)
+        moves: list[tuple[int, int]] = []
+        for index, own in mixture.owner.items():
+            scores = {number: mixture.log_likelihood(index, number) for number in mixture.counts}
+            best = max(scores, key=scores.__getitem__)
+            if best != own and scores[best] - scores[own] > MOVE_EVIDENCE:
+                moves.append((index, best))
+        if not moves:
+            break
+        for index, target in moves:
+            clusters[mixture.owner[index]].remove(index)
+            clusters[target].append(index)
+        clusters = [cluster for cluster in clusters if cluster]
+    return clusters
+
+
+class _Mixture:
+    """The word distribution of each group of more than `LEFTOVER_SIZE` phrasings (summed term weights)."""
+
+    def __init__(
+        self,
+        clusters: Sequence[list[int]],
+        terms: Sequence[Vector],
+        replies: Sequence[Vector],
+        same_call: Sequence[set[int]],
+        vocabulary: int,
+    ) -> None:
+        self.terms, self.replies, self.same_call, self.vocabulary = terms, replies, same_call, vocabulary
+        self.owner = {
+            index: number
+            for number, cluster in enumerate(clusters)
+            if len(cluster) > LEFTOVER_SIZE
+            for index in cluster
+        }
+        self.counts: dict[int, Counter[str]] = {number: Counter() for number in set(self.owner.values())}
+        for index, number in self.owner.items():
+            self.counts[number].update(terms[index])
+        self.totals = {number: sum(counts.values()) for number, counts in self.counts.items()}
+
+    def log_likelihood(self, index: int, number: int) -> float:
+        """Σ weight × log P(term | group) of the phrasing's terms, `SMOOTHING` added to every count.
+
+        The phrasing's own terms are left out of its own group, and so are the replies of its own call:
+        one reply may answer two questions.
+        """
+        left_out: Counter[str] = Counter(self.terms[index] if self.owner[index] == number else {})
+        for other in self.same_call[index]:
+            if self.owner.get(other) == number:
+                left_out.update(self.replies[other])
+        counts = self.counts[number]
+        denominator = self.totals[number] - sum(left_out.values()) + SMOOTHING * self.vocabulary
+        return sum(
+            weight * math.log((counts[key] - left_out[key] + SMOOTHING) / denominator)
+            for key, weight in self.terms[index].items()
+        )
 
 
 def _group(
