@@ -57,6 +57,16 @@ def test_price_words_of_every_language_meet_on_one_concept(word: str) -> None:
     assert _keys(word, "uk") == ["#price"]
 
 
+def test_bring_your_own_is_one_term_in_every_language() -> None:
+    # "свой" / "свій" / "own" are no function words: "со своими запчастями" is a question of its own
+    keys = [
+        {t.key for t in text_terms(text)}
+        for text in ("Можно со своим маслом?", "Можна зі своєю оливою?", "Can I bring my own oil?")
+    ]
+
+    assert all("#own" in k for k in keys)
+
+
 def test_russian_and_ukrainian_phrasings_give_the_same_terms() -> None:
     # when / then
     assert _keys("оплатить частями", "ru") == _keys("оплатити частинами", "uk") == ["#payment", "#installments"]

@@ -98,6 +98,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "change": _w("изменить поменять менять замена заменить змінити поміняти міняти заміна замінити change replace"),
     "cancel": _w("отменить отмена отменять скасувати скасування відмінити cancel cancellation"),
     "reschedule": _w("перенести перенос переносить перенесення переносити reschedule postpone"),
+    "own": _w("свой свій own"),  # "со своими материалами / своє масло / my own": bring-your-own is asked everywhere
     "warranty": _w("гарантия гарантийный гарантія гарантійний warranty guarantee"),
     "complaint": _w("жалоба претензия скарга претензія complaint"),
     "review": _w("отзыв відгук review feedback"),
