@@ -5,7 +5,9 @@ salon's greeting followed by customer turns drawn from different real calls, and
 questions name a breed ("…для шпица?"), so most phrasings are distinct, as they are in real calls.
 They are written as plain-text files and mined exactly as `faqbot mine` does (read, extract, group).
 The section also mines the labelled corpus itself and prints how the draft measures up to the
-acceptance (top 10 = the 10 most asked questions, one question per group, counts within ±1).
+acceptance (top 10 = the 10 most asked questions, one question per group, counts within ±1), and
+does the same for the unseen corpora (`tests/data/unseen_transcripts/*`: other businesses, written
+after the method, its settings not fitted to them), which say how far the figures carry.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from typing import Any
 
 from faqbot.bench import BenchContext, BenchReport
 from faqbot.mining.pipeline import mine_directory
-from faqbot.mining.quality import corpus_quality, load_ground_truth
+from faqbot.mining.quality import CorpusQuality, corpus_quality, load_ground_truth
 from faqbot.mining.transcripts import Role, Transcript, load_transcripts
 
-CORPUS = Path(__file__).resolve().parents[3] / "tests" / "data" / "transcripts"
+DATA = Path(__file__).resolve().parents[3] / "tests" / "data"
+CORPUS = DATA / "transcripts"
+UNSEEN = DATA / "unseen_transcripts"
 CALLS = 1000
 QUICK_CALLS = 100
 TARGET_SECONDS = 60.0
@@ -78,15 +82,24 @@ def mining_section(context: BenchContext) -> BenchReport:
         f"{result.transcripts} synthetic calls → {len(result.questions)} questions ({distinct} distinct phrasings)"
         f" → {len(result.groups)} groups",
         f"mining took {seconds:.1f} s ({cpu:.1f} s CPU); target: under {TARGET_SECONDS * count / CALLS:.0f} s"
-        f" for {count} calls"
-        + ("" if figures["within_target"] else "  ** OVER TARGET **"),
+        f" for {count} calls" + ("" if figures["within_target"] else "  ** OVER TARGET **"),
     ]
     if result.groups:
         top = ", ".join(f"{g.question} ({g.calls})" for g in result.groups[:3])
         lines.append(f"top groups: {top}")
     quality = corpus_quality(mine_directory(CORPUS).groups, load_ground_truth(CORPUS / "ground_truth.json"))
     lines.append(f"labelled corpus ({len(corpus)} calls): {quality.summary()}")
-    figures["corpus"] = {
+    figures["corpus"] = _quality_figures(quality)
+    for labelled in sorted(path for path in UNSEEN.glob("*") if (path / "ground_truth.json").is_file()):
+        unseen = mine_directory(labelled)
+        quality = corpus_quality(unseen.groups, load_ground_truth(labelled / "ground_truth.json"))
+        lines.append(f"unseen corpus {labelled.name} ({unseen.transcripts} calls): {quality.summary()}")
+        figures[f"unseen_{labelled.name}"] = _quality_figures(quality)
+    return BenchReport(title=f"mining {count} call transcripts", lines=lines, figures=figures)
+
+
+def _quality_figures(quality: CorpusQuality) -> dict[str, Any]:
+    return {
         "groups": quality.groups,
         "purity": round(quality.purity, 3),
         "top_hits": len(quality.most_asked) - len(quality.missing),
@@ -95,4 +108,3 @@ def mining_section(context: BenchContext) -> BenchReport:
         "count_errors": {check.label: check.error for check in quality.top},
         "meets_acceptance": quality.meets_acceptance,
     }
-    return BenchReport(title=f"mining {count} call transcripts", lines=lines, figures=figures)

@@ -7,7 +7,9 @@ questions, each group holds phrasings of one question only, and every count is r
 
 The ground truth lists, per call, the questions the customer asks, each with a "quote": words that
 all occur in the customer's phrasing. A mined phrasing takes the label of the first question of its
-call whose quote words it contains ("?" when none does: a phrasing the labels do not know).
+call whose quote words it contains ("?" when none does: a phrasing the labels do not know). The label
+"misc" marks the questions that are no FAQ (one-offs, the agent's questions where speakers are
+unknown): they are not one question, so they never count among the most asked ones.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from faqbot.mining.grouping import QuestionGroup
 from faqbot.mining.questions import Question
 
 UNLABELLED = "?"
+MISC = "misc"  # questions that are no FAQ
 TOP = 10
 TOLERANCE = 1  # calls a group's count may be off by
 
@@ -46,7 +49,7 @@ def label_of(question: Question, truth: Truth) -> str:
 
 def calls_per_question(truth: Truth) -> Counter[str]:
     """In how many calls each labelled question is asked (repeats within a call count once)."""
-    return Counter(label for asked in truth.values() for label in {a["question"] for a in asked})
+    return Counter(label for asked in truth.values() for label in {a["question"] for a in asked} - {MISC})
 
 
 @dataclass(frozen=True)
