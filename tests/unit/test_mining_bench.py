@@ -35,5 +35,9 @@ def test_mining_section_reports_its_figures(tmp_path: Path) -> None:
     assert figures["seconds"] > 0 and "mining took" in report.lines[1]
     # the labelled corpus is scored against its ground truth too
     corpus = figures["corpus"]
-    assert report.lines[-1].startswith("labelled corpus (33 calls): ") and corpus["groups"] > 0
+    assert report.lines[-2].startswith("labelled corpus (33 calls): ") and corpus["groups"] > 0
     assert 0 < corpus["purity"] <= 1 and len(corpus["count_errors"]) >= 1
+    # and so is every unseen one
+    unseen = figures["unseen_car_service"]
+    assert report.lines[-1].startswith("unseen corpus car_service (32 calls): ") and unseen["groups"] > 0
+    assert 0 < unseen["purity"] <= 1 and unseen["top_hits"] <= 10
