@@ -6,7 +6,8 @@ SAM's generators give the envelope (HTTP API payload 2.0, SQS receive-message, S
 script fills in what API Gateway, SQS and S3 really send for our routes, queues and bucket: the
 route key and path parameters, lower-case headers with the bot's bearer secret, a plain-text
 JSON body (`isBase64Encoded: false`), no JWT authorizer (the API has none), SQS bodies that are
-our queue events (`faqbot/events.py`) with their real MD5, and an S3 key under `kb/demo/`.
+our queue events (`faqbot/events.py`) or S3's notifications (TranscriptQueue) with their real MD5,
+and S3 keys under `kb/demo/` and `transcripts/demo/`.
 Names follow the local stack (account 123456789012, eu-central-1, resources named by logical id).
 """
 
@@ -108,7 +109,7 @@ def sqs_event(queue: str, bodies: list[dict[str, Any]]) -> dict[str, Any]:
         record = json.loads(json.dumps(template))
         record.update(
             messageId=f"2f9c6a3e-5b1d-4c8e-9a7f-0d4e1b2c3a{index:02d}",
-            receiptHandle=f"AQEB{body['event_id']}",
+            receiptHandle=f"AQEB{body.get('event_id') or hashlib.md5(text.encode()).hexdigest()}",
             body=text,
             md5OfBody=hashlib.md5(text.encode()).hexdigest(),  # what SQS itself sends
         )
@@ -312,8 +313,25 @@ def queue_events() -> dict[str, dict[str, Any]]:
     }
 
 
+def transcript_events() -> dict[str, dict[str, Any]]:
+    """TranscriptQueue's batch: S3's notifications of two calls dropped under transcripts/demo/ (FAQ mining)."""
+    notifications = []
+    for key, size in (("transcripts/demo/2026-11/call01.txt", 1184), ("transcripts/demo/2026-11/call 02.json", 5230)):
+        notification = s3_put_event(key, size)
+        record = notification["Records"][0]
+        record["s3"]["configurationId"] = "TranscriptUpload"
+        record["s3"]["object"]["key"] = key.replace(" ", "+")  # S3 URL-encodes the key in its notifications
+        notifications.append(notification)
+    return {"sqs_transcripts.json": sqs_event("TranscriptQueue", notifications)}
+
+
 def main() -> None:
-    events = {**api_events(), **queue_events(), "s3_kb_put.json": s3_put_event("kb/demo/faq.csv", 4817)}
+    events = {
+        **api_events(),
+        **queue_events(),
+        **transcript_events(),
+        "s3_kb_put.json": s3_put_event("kb/demo/faq.csv", 4817),
+    }
     for name, event in events.items():
         (HERE / name).write_text(json.dumps(event, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         print(f"events/{name}")

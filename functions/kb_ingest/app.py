@@ -3,9 +3,10 @@
 Its schedule (`{"action": "kb_sync"}`) fetches every bot's connected sheet (`kb_source_url`) and puts
 a changed one under `kb/<bot_id>/`, which then comes back here as an ordinary upload.
 
-FAQ mining lives here too (it needs the same pandas/openpyxl): objects under `transcripts/<bot_id>/`
-start a Transcribe job (audio) or re-mine the bot's draft FAQ into `drafts/<bot_id>/`, and the weekly
-schedule (`{"action": "unanswered_report"}`) writes every bot's unanswered-questions report.
+FAQ mining lives here too (it needs the same pandas/openpyxl): objects under `transcripts/<bot_id>/`,
+whose S3 events reach it in batches through TranscriptQueue, start a Transcribe job (audio) or re-mine
+the bot's draft FAQ into `drafts/<bot_id>/` once per batch; the weekly schedule
+(`{"action": "unanswered_report"}`) writes every bot's unanswered-questions report.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import S3Model
+from aws_lambda_powertools.utilities.parser.models import S3Model, SqsModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from faqbot import aws
 from faqbot.bots.registry import BotRegistry
@@ -29,6 +30,7 @@ from faqbot.mining.pipeline import TRANSCRIPTS_PREFIX
 from faqbot.notify.links import TranscriptLinks
 from faqbot.semantic.ingest import SemanticIngest
 from faqbot.settings import IngestSettings, ingest_settings
+from pydantic import BaseModel, Field
 
 logger = Logger(service="kb_ingest")
 metrics = Metrics(namespace="faqbot", service="kb_ingest")
@@ -45,6 +47,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return sync_sources(settings)
     if is_weekly_report_event(event):
         return unanswered_reports(settings)
+    if is_queue_event(event):
+        return transcript_batch(event, BotRegistry(aws.dynamodb().Table(settings.kb_table_name)))
     table = aws.dynamodb().Table(settings.kb_table_name)
     store, registry, s3 = KnowledgeBaseStore(table), BotRegistry(table), aws.client("s3")
     semantic = SemanticIngest.for_table(table)  # embeds only for bots that enable the semantic tier
@@ -87,9 +91,60 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             },
         )
         results.append({"key": key, "status": status, "report_key": result.report_key})
-    for bucket, keys in transcripts.items():
-        results.extend(mine_transcripts(bucket, keys, registry))
+    for bucket, keys in transcripts.items():  # a transcript's S3 event sent here directly (`sam local invoke`)
+        mined = mine_transcripts(bucket, keys, registry)
+        if any(result["status"] == "failed" for result in mined):
+            raise RuntimeError(f"transcripts not processed: {mined}")  # Lambda retries the event
+        results.extend(mined)
     return {"results": results}
+
+
+class _S3Bucket(BaseModel):
+    name: str
+
+
+class _S3Object(BaseModel):
+    key: str
+
+
+class _S3Entity(BaseModel):
+    bucket: _S3Bucket
+    object: _S3Object
+
+
+class _S3NotificationRecord(BaseModel):
+    s3: _S3Entity
+
+
+class S3Notification(BaseModel):
+    """The body S3 sends a queue: what kb_ingest needs of it (S3's own test event has no records)."""
+
+    Records: list[_S3NotificationRecord] = Field(default_factory=list)
+
+
+def is_queue_event(event: dict[str, Any]) -> bool:
+    records = event.get("Records") or []
+    return bool(records) and all(record.get("eventSource") == "aws:sqs" for record in records)
+
+
+def transcript_batch(event: dict[str, Any], registry: BotRegistry) -> dict[str, Any]:
+    """TranscriptQueue's batch: every bot it names is mined once; the messages of what failed come back."""
+    messages: dict[tuple[str, str], list[str]] = {}  # (bucket, key) → the ids of the messages that named it
+    for record in parse(event=event, model=SqsModel).Records:
+        for s3_record in S3Notification.model_validate_json(str(record.body)).Records:
+            where = (s3_record.s3.bucket.name, unquote_plus(s3_record.s3.object.key))  # S3 URL-encodes keys
+            messages.setdefault(where, []).append(record.messageId)
+    by_bucket: dict[str, list[str]] = {}
+    for bucket, key in messages:
+        by_bucket.setdefault(bucket, []).append(key)
+    results: list[dict[str, Any]] = []
+    failed: set[str] = set()
+    for bucket, keys in by_bucket.items():
+        for result in mine_transcripts(bucket, keys, registry):
+            results.append(result)
+            if result["status"] == "failed":
+                failed.update(messages[(bucket, result["key"])])
+    return {"results": results, "batchItemFailures": [{"itemIdentifier": message} for message in sorted(failed)]}
 
 
 def mine_transcripts(bucket: str, keys: list[str], registry: BotRegistry) -> list[dict[str, Any]]:
@@ -100,7 +155,10 @@ def mine_transcripts(bucket: str, keys: list[str], registry: BotRegistry) -> lis
     for outcome in outcomes:
         metrics.add_metric(name=f"Transcript{outcome.action.title()}", unit=MetricUnit.Count, value=1)
         extra = {"key": outcome.key, "status": outcome.action, "detail": outcome.detail}
-        logger.info("transcript processed", extra=extra)
+        if outcome.failed:
+            logger.error("transcript not processed, its event comes back", extra=extra)
+        else:
+            logger.info("transcript processed", extra=extra)
     return [{"key": o.key, "status": o.action, "detail": o.detail} for o in outcomes]
 
 

@@ -143,6 +143,30 @@ def test_audio_starts_a_transcribe_job_whose_output_lands_back_under_transcripts
     ]
 
 
+class RefusingTranscribe:
+    """Transcribe refusing the job (a quota, a permission): the error reaches the caller as boto3 raises it."""
+
+    def start_transcription_job(self, **request: Any) -> dict[str, Any]:
+        raise RuntimeError("LimitExceededException: too many jobs")
+
+
+def test_what_fails_is_reported_per_key_and_the_other_bots_are_mined_all_the_same(stack: SimpleNamespace) -> None:
+    # given: a call of the salon, a recording Transcribe refuses, and a call in a bucket that is gone
+    key = "transcripts/salon/call01.txt"
+    stack.s3.put_object(Bucket=BUCKET, Key=key, Body=(DATA / "call01.txt").read_bytes())
+
+    # when
+    outcomes = on_transcript_objects(
+        [key, "transcripts/salon/call 42.mp3"], s3=stack.s3, transcribe=RefusingTranscribe(), bucket=BUCKET
+    )
+    gone = on_transcript_objects([key], s3=stack.s3, transcribe=FakeTranscribe(), bucket="gone-bucket")
+
+    # then
+    assert [(o.action, o.failed) for o in outcomes] == [("mined", False), ("failed", True)]
+    assert "LimitExceededException" in outcomes[1].detail
+    assert [(o.key, o.action) for o in gone] == [(key, "failed")] and "transcripts/salon/" in gone[0].detail
+
+
 def _store_conversations(stack: SimpleNamespace, now: datetime) -> None:
     store = ConversationStore(plain_client(stack.conversations), stack.conversations.name, clock=lambda: now)
     asked = {

@@ -1,7 +1,8 @@
 """FAQ mining as deployed: S3 events under `transcripts/` and the weekly schedule reach the real kb_ingest handler.
 
-The events come from the template (its notification config, delivered by the local stack's S3 poller; its
-schedule's `Input`), so a change to the template's wiring that breaks mining fails here.
+The events come from the template (the bucket's notification to TranscriptQueue, delivered in batches by
+the local stack's SQS poller, as `faqbot run` does; its schedule's `Input`), so a change to the template's
+wiring that breaks mining fails here.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from faqbot.conversation.store import ConversationStore, EventKind, Role, Stored
 from faqbot.history.links import SigningKeys, TokenPurpose, verify_token
 from faqbot.kb.models import KbEntry
 from faqbot.kb.store import KnowledgeBaseStore
-from faqbot.local.delivery import S3EventPoller
+from faqbot.local.delivery import S3EventPoller, SqsPoller
 from faqbot.secrets import SecretStore
 from support.local_aws import LocalAws
 from support.waiting import wait_until
@@ -34,23 +35,50 @@ BOT = "salon"
 KEYS = SigningKeys("mining-report-key-0123456789abcdef")
 
 
+class MiningEvents:
+    """What kb_ingest answered for each transcript key it was handed (the last time)."""
+
+    def __init__(self, invoke: Any) -> None:
+        self._invoke = invoke
+        self.results: dict[str, dict[str, Any]] = {}
+        self.batches: list[list[str]] = []  # the keys of each TranscriptQueue batch
+
+    def __call__(self, function: str, event: dict[str, Any]) -> Any:
+        response = self._invoke(function, event)
+        if function == "KbIngestFunction" and isinstance(response, dict):
+            results = response.get("results") or []
+            if any(r.get("eventSource") == "aws:sqs" for r in event.get("Records", [])):
+                self.batches.append([r["key"] for r in results])
+            self.results.update({r["key"]: r for r in results})
+        return response
+
+
 @pytest.fixture
-def mining_events(emulator: LocalAws, invoke: Any) -> Iterator[S3EventPoller]:
-    """The template's S3 event sources, delivering to the real handlers (as `faqbot run` does)."""
+def mining_events(emulator: LocalAws, invoke: Any) -> Iterator[MiningEvents]:
+    """The template's S3 event sources and kb_ingest's TranscriptQueue, delivering to the real handlers."""
+    events = MiningEvents(lambda function, event: invoke(function, event))
     sources = [s for fn in emulator.resources.functions.values() for s in fn.s3_sources]
-    poller = S3EventPoller(
-        sources,
-        emulator.resources,
-        emulator.client("s3"),
-        emulator.client("sqs"),
-        lambda function, event: invoke(function, event),
-        echo=lambda _: None,
-        retry_delay_seconds=0.05,
-    )
-    poller.start()
-    yield poller
-    poller.stop()
-    poller.join(10)
+    pollers: list[S3EventPoller | SqsPoller] = [
+        S3EventPoller(
+            sources,
+            emulator.resources,
+            emulator.client("s3"),
+            emulator.client("sqs"),
+            events,
+            echo=lambda _: None,
+            retry_delay_seconds=0.05,
+        )
+    ]
+    for source in emulator.resources.function("kb_ingest").sqs_sources:
+        queue = emulator.resources[source.queue]
+        pollers.append(SqsPoller(source, queue, emulator.client("sqs"), events, echo=lambda _: None))
+    for poller in pollers:
+        poller.start()
+    yield events
+    for poller in pollers:
+        poller.stop()
+    for poller in pollers:
+        poller.join(10)
 
 
 def _sheet(emulator: LocalAws, key: str) -> Any:
@@ -59,7 +87,7 @@ def _sheet(emulator: LocalAws, key: str) -> Any:
 
 
 def test_transcripts_dropped_under_transcripts_bot_become_the_bots_draft_faq(
-    emulator: LocalAws, mining_events: S3EventPoller
+    emulator: LocalAws, mining_events: MiningEvents
 ) -> None:
     # given: a Ukrainian bot, and three calls (plain text, Transcribe JSON, subtitles)
     BotRegistry(emulator.table("KbTable")).put(BotConfig(bot_id=BOT, language=Language.UK))
@@ -69,29 +97,53 @@ def test_transcripts_dropped_under_transcripts_bot_become_the_bots_draft_faq(
     # when: they are uploaded, through S3 only
     for key in keys:
         s3.put_object(Bucket=bucket, Key=key, Body=(CORPUS / Path(key).name).read_bytes())
-    outcomes = wait_until(
-        lambda: (
-            [mining_events.outcomes.get(key) for key in keys]
-            if all(k in mining_events.outcomes for k in keys)
-            else None
-        ),
+    results = wait_until(
+        lambda: [mining_events.results[k] for k in keys] if all(k in mining_events.results for k in keys) else None,
         timeout=90,
         what="the transcripts' events to be handled",
     )
 
-    # then: kb_ingest mined them into today's draft, with the bot's headers and every call's questions
-    assert [o.function for o in outcomes] == ["KbIngestFunction"] * 3 and all(o.ok for o in outcomes)
+    # then: kb_ingest took them from TranscriptQueue and mined them into today's draft, with the bot's
+    # headers and every call's questions
+    assert sorted(key for batch in mining_events.batches for key in batch) == sorted(keys)
     draft = f"drafts/{BOT}/faq-draft-{date.today().isoformat()}.xlsx"
-    assert [r["status"] for o in outcomes for r in o.response["results"]] == ["mined"] * 3
-    assert {r["detail"] for o in outcomes for r in o.response["results"]} == {draft}
+    assert [r["status"] for r in results] == ["mined"] * 3
+    assert {r["detail"] for r in results} == {draft}
     sheet = _sheet(emulator, draft)
     assert [c.value for c in sheet[1]] == ["№", "Питання", "Варіанти питання", "Скільки разів", "Відповідь", "Приклади"]
     examples = "\n".join(str(sheet.cell(row=r, column=6).value) for r in range(2, sheet.max_row + 1))
     assert {"call01", "call25", "call28"} <= {line.rsplit("— ", 1)[-1] for line in examples.splitlines()}
 
 
+def test_a_batch_of_transcripts_is_mined_once_and_a_failure_comes_back_alone(emulator: LocalAws, invoke: Any) -> None:
+    # given: TranscriptQueue's sample batch (two calls of the demo bot), their files in the bucket
+    event = json.loads((ROOT / "events" / "sqs_transcripts.json").read_text(encoding="utf-8"))
+    s3, bucket = emulator.client("s3"), emulator.name("KbBucket")
+    for name, corpus_file in (("call01.txt", "call01.txt"), ("call 02.json", "call25.json")):
+        s3.put_object(Bucket=bucket, Key=f"transcripts/demo/2026-11/{name}", Body=(CORPUS / corpus_file).read_bytes())
+    # and: a third message, for a bucket that is not there (its mining fails)
+    lost = json.loads(json.dumps(event["Records"][0]))
+    body = json.loads(lost["body"])
+    body["Records"][0]["s3"]["bucket"]["name"] = "no-such-bucket"
+    lost.update(messageId="lost-message", body=json.dumps(body))
+    event["Records"].append(lost)
+
+    # when
+    response = invoke("kb_ingest", event)
+
+    # then: the demo bot's draft was written once for both calls; only the lost message comes back
+    draft = f"drafts/demo/faq-draft-{date.today().isoformat()}.xlsx"
+    assert [(r["key"], r["status"]) for r in response["results"]] == [
+        ("transcripts/demo/2026-11/call01.txt", "mined"),
+        ("transcripts/demo/2026-11/call 02.json", "mined"),
+        ("transcripts/demo/2026-11/call01.txt", "failed"),
+    ]
+    assert len(s3.list_object_versions(Bucket=bucket, Prefix=draft)["Versions"]) == 1
+    assert response["batchItemFailures"] == [{"itemIdentifier": "lost-message"}]
+
+
 def test_a_recording_starts_a_transcribe_job_whose_output_is_mined_in_turn(
-    emulator: LocalAws, mining_events: S3EventPoller
+    emulator: LocalAws, mining_events: MiningEvents
 ) -> None:
     # given
     s3, bucket = emulator.client("s3"), emulator.name("KbBucket")
@@ -99,23 +151,21 @@ def test_a_recording_starts_a_transcribe_job_whose_output_is_mined_in_turn(
 
     # when: a recording is uploaded
     s3.put_object(Bucket=bucket, Key=audio, Body=b"ID3 not really audio")
-    started = wait_until(lambda: mining_events.outcomes.get(audio), timeout=60, what="the recording's event")
+    started = wait_until(lambda: mining_events.results.get(audio), timeout=60, what="the recording's event")
 
     # then: a Transcribe job (languages identified, speakers labelled) that writes back under transcripts/
-    assert started.ok and started.response["results"] == [
-        {"key": audio, "status": "transcribing", "detail": "salon-calls-call-42.mp3"}
-    ]
+    assert started == {"key": audio, "status": "transcribing", "detail": "salon-calls-call-42.mp3"}
     job = emulator.client("transcribe").get_transcription_job(TranscriptionJobName="salon-calls-call-42.mp3")
     assert job["TranscriptionJob"]["Media"] == {"MediaFileUri": f"s3://{bucket}/{audio}"}
     assert job["TranscriptionJob"]["LanguageOptions"] == ["uk-UA", "ru-RU", "en-US"]
 
     # when: Transcribe's output lands (its documented JSON; moto does not run the job)
     s3.put_object(Bucket=bucket, Key=output, Body=(CORPUS / "call25.json").read_bytes())
-    mined = wait_until(lambda: mining_events.outcomes.get(output), timeout=60, what="the output's event")
+    mined = wait_until(lambda: mining_events.results.get(output), timeout=60, what="the output's event")
 
     # then: mined into the draft; the bot has no config yet, so the headers are Russian
-    assert mined.ok and [r["status"] for r in mined.response["results"]] == ["mined"]
-    sheet = _sheet(emulator, mined.response["results"][0]["detail"])
+    assert mined["status"] == "mined"
+    sheet = _sheet(emulator, mined["detail"])
     assert sheet["B1"].value == "Вопрос" and sheet.max_row >= 2
     assert "call 42" in str(sheet["F2"].value)
 

@@ -347,8 +347,48 @@ def test_every_sqs_consumer_reports_partial_failures_and_its_queue_has_a_dead_le
             assert dlq_retention > queue.get("MessageRetentionPeriod", 345600)
 
     # then
-    assert consumers == {"EscalationsQueue": "NotifyFunction", "CrmQueue": "CrmSyncFunction"}
-    assert set(queues) == {"EscalationsQueue", "EscalationsDlq", "CrmQueue", "CrmDlq"}
+    assert consumers == {
+        "EscalationsQueue": "NotifyFunction",
+        "CrmQueue": "CrmSyncFunction",
+        "TranscriptQueue": "KbIngestFunction",
+    }
+    assert set(queues) == {
+        "EscalationsQueue",
+        "EscalationsDlq",
+        "CrmQueue",
+        "CrmDlq",
+        "TranscriptQueue",
+        "TranscriptDlq",
+    }
+
+
+def test_transcripts_reach_kb_ingest_in_batches_through_a_queue_only_the_bucket_may_send_to(
+    template: dict[str, Any],
+) -> None:
+    # given
+    resources = template["Resources"]
+    bucket = resources["KbBucket"]
+    events = resources["KbIngestFunction"]["Properties"]["Events"]
+    policy = resources["TranscriptQueuePolicy"]["Properties"]
+
+    # when
+    (notification,) = bucket["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+    mining = events["TranscriptUpload"]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+
+    # then: every object created under transcripts/ is an event in TranscriptQueue ...
+    assert notification["Queue"] == {"Fn::GetAtt": ["TranscriptQueue", "Arn"]}
+    assert notification["Event"] == "s3:ObjectCreated:*"
+    assert notification["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "transcripts/"}]
+    # ... which S3 may send to once the policy exists, for this bucket only (its name, not a !Ref: no cycle) ...
+    assert bucket["DependsOn"] == "TranscriptQueuePolicy" and policy["Queues"] == [{"Ref": "TranscriptQueue"}]
+    assert statement["Principal"] == {"Service": "s3.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
+    source = statement["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"]
+    assert source == "arn:${AWS::Partition}:s3:::" + bucket["Properties"]["BucketName"]["Fn::Sub"]
+    # ... and kb_ingest takes a minute's events as one batch, at most two batches at a time
+    assert mining["Type"] == "SQS" and mining["Properties"]["BatchSize"] >= 100
+    assert mining["Properties"]["MaximumBatchingWindowInSeconds"] >= 30
+    assert mining["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 2}
 
 
 def test_kb_uploads_under_kb_prefix_invoke_kb_ingest_without_a_circular_dependency(template: dict[str, Any]) -> None:
@@ -361,11 +401,8 @@ def test_kb_uploads_under_kb_prefix_invoke_kb_ingest_without_a_circular_dependen
     s3_events = [e["Properties"] for e in ingest["Events"].values() if e["Type"] == "S3"]
     outside_events = {key: value for key, value in ingest.items() if key != "Events"}
 
-    # then: KB uploads, and transcripts for FAQ mining
-    assert [event["Filter"]["S3Key"]["Rules"] for event in s3_events] == [
-        [{"Name": "prefix", "Value": "kb/"}],
-        [{"Name": "prefix", "Value": "transcripts/"}],
-    ]
+    # then: KB uploads (transcripts for FAQ mining go through a queue, below)
+    assert [event["Filter"]["S3Key"]["Rules"] for event in s3_events] == [[{"Name": "prefix", "Value": "kb/"}]]
     assert all(event["Bucket"] == {"Ref": "KbBucket"} for event in s3_events)
     assert all(event["Events"] == "s3:ObjectCreated:*" for event in s3_events)
     references = [v for v in _walk(outside_events) if isinstance(v, dict) and ("Ref" in v or "Fn::GetAtt" in v)]
@@ -605,7 +642,7 @@ def test_the_sample_events_cover_every_function() -> None:
     assert {
         "manychat_instagram.json", "manychat_whatsapp.json", "manychat_telegram.json", "manychat_messenger.json",
         "smartsender_message.json", "health.json", "bot_health.json", "history_page.json",
-        "sqs_escalation.json", "sqs_lead_ready.json", "s3_kb_put.json",
+        "sqs_escalation.json", "sqs_lead_ready.json", "sqs_transcripts.json", "s3_kb_put.json",
     } <= names  # fmt: skip
 
 
@@ -642,6 +679,11 @@ def test_sample_event_parses_with_powertools_and_matches_the_template(path: Path
             assert isinstance(record.body, str)
             assert record.eventSourceARN.rsplit(":", 1)[1] in consumers
             assert record.md5OfBody == hashlib.md5(record.body.encode()).hexdigest()
+            if record.eventSourceARN.endswith(":TranscriptQueue"):  # S3's notifications of new transcripts
+                for s3_record in S3Model.model_validate_json(str(record.body)).Records:
+                    assert s3_record.s3.object is not None
+                    assert s3_record.s3.object.key.startswith("transcripts/")
+                continue
             queue_event = parse_queue_event(record.body)
             expected_queue = "EscalationsQueue" if queue_event.type == "escalation" else "CrmQueue"
             assert record.eventSourceARN.endswith(f":{expected_queue}")

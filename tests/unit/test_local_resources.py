@@ -77,10 +77,15 @@ def test_event_sources_come_from_the_template(template: dict[str, Any]) -> None:
         10,
         True,
     )
-    upload, transcripts = resources.function("kb_ingest").s3_sources  # KB uploads, then FAQ mining's transcripts
-    assert upload.bucket == transcripts.bucket == "KbBucket"
+    (upload,) = resources.function("kb_ingest").s3_sources  # KB uploads
+    assert upload.bucket == "KbBucket"
     assert upload.matches("kb/demo/faq.csv") and not upload.matches("reports/demo/faq.json")
-    assert transcripts.matches("transcripts/demo/call01.txt") and not transcripts.matches("drafts/demo/d.xlsx")
+    (transcripts,) = resources.function("kb_ingest").sqs_sources  # FAQ mining's transcripts, in batches
+    assert (transcripts.queue, transcripts.batch_size, transcripts.report_batch_item_failures) == (
+        "TranscriptQueue",
+        1000,
+        True,
+    )
 
 
 def test_functions_are_found_by_logical_id_or_folder_and_code_dir_is_relative_to_the_template(

@@ -9,7 +9,9 @@ moves a message to the dead-letter queue once it has been received `maxReceiveCo
 S3: the bucket notifies a local-only queue (moto implements S3 → SQS notifications, with the
 template's event names and key filters); a poller turns each notification into the event
 `sam local generate-event s3 put` produces and invokes the function asynchronously (retried
-`MaximumRetryAttempts` times, then dropped, like Lambda's async invocation).
+`MaximumRetryAttempts` times, then dropped, like Lambda's async invocation). A bucket's own
+notifications to the template's queues (its `QueueConfigurations`) are S3 → SQS in moto too, and
+reach their function through that queue's poller.
 """
 
 from __future__ import annotations
@@ -260,9 +262,12 @@ class S3EventPoller(_Poller):
                     rules = [{"Name": name.lower(), "Value": value} for name, value in source.filter_rules]
                     configuration["Filter"] = {"Key": {"FilterRules": rules}}
                 configurations.append(configuration)
+            name = self._resources[bucket].name
+            # The bucket's own notifications (the template's QueueConfigurations) stay as they are.
+            existing = self._s3.get_bucket_notification_configuration(Bucket=name).get("QueueConfigurations") or []
+            kept = [c for c in existing if c.get("QueueArn") != queue_arn]
             self._s3.put_bucket_notification_configuration(
-                Bucket=self._resources[bucket].name,
-                NotificationConfiguration={"QueueConfigurations": configurations},
+                Bucket=name, NotificationConfiguration={"QueueConfigurations": kept + configurations}
             )
 
     def start(self) -> None:

@@ -406,6 +406,23 @@ def _create_bucket(resource: LocalResource, declaration: Mapping[str, Any], reso
         return
     if ((properties.get("VersioningConfiguration") or {}).get("Status")) == "Enabled":
         client.put_bucket_versioning(Bucket=resource.name, VersioningConfiguration={"Status": "Enabled"})
+    queues = (properties.get("NotificationConfiguration") or {}).get("QueueConfigurations") or []
+    if queues:
+        client.put_bucket_notification_configuration(
+            Bucket=resource.name,
+            NotificationConfiguration={"QueueConfigurations": [_queue_notification(queue) for queue in queues]},
+        )
+
+
+def _queue_notification(declared: Mapping[str, Any]) -> dict[str, Any]:
+    """A template's `QueueConfigurations` item (CloudFormation's shape) in the S3 API's shape."""
+    configuration: dict[str, Any] = {"QueueArn": str(declared["Queue"]), "Events": [str(declared["Event"])]}
+    rules = ((declared.get("Filter") or {}).get("S3Key") or {}).get("Rules") or []
+    if rules:
+        configuration["Filter"] = {
+            "Key": {"FilterRules": [{"Name": str(r["Name"]).lower(), "Value": str(r["Value"])} for r in rules]}
+        }
+    return configuration
 
 
 # ---------------------------------------------------------------------------------------- intrinsics

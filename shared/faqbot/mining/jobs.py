@@ -1,9 +1,9 @@
 """The mining work the cloud does by itself, for a Lambda to call (it knows nothing of Lambda events).
 
-- An object created under `transcripts/<bot_id>/`: audio starts a Transcribe job; a transcript
-  (including Transcribe's own output landing there) re-mines the bot's transcripts into
-  `drafts/<bot_id>/faq-draft-<date>.xlsx` (the same day's draft is replaced, so a batch of uploads
-  leaves one draft holding all of them).
+- Objects created under `transcripts/<bot_id>/` (a batch of them: the bucket's events wait in a
+  queue): audio starts a Transcribe job; transcripts (including Transcribe's own output landing
+  there) re-mine the bot's transcripts once per batch into `drafts/<bot_id>/faq-draft-<date>.xlsx`
+  (the same day's draft is replaced, so it always holds every call).
 - The weekly schedule: every bot's unanswered-questions report, `reports/<bot_id>/unanswered-<date>.xlsx`.
 """
 
@@ -30,8 +30,12 @@ REPORT_PERIOD = timedelta(days=7)
 @dataclass(frozen=True)
 class TranscriptOutcome:
     key: str
-    action: str  # "transcribing" | "mined" | "ignored"
-    detail: str = ""  # the job name, or the draft's key
+    action: str  # "transcribing" | "mined" | "ignored" | "failed"
+    detail: str = ""  # the job name, the draft's key, or what failed
+
+    @property
+    def failed(self) -> bool:
+        return self.action == "failed"
 
 
 def is_weekly_report_event(event: Any) -> bool:
@@ -41,22 +45,40 @@ def is_weekly_report_event(event: Any) -> bool:
 def on_transcript_objects(
     keys: Iterable[str], *, s3: Any, transcribe: Any, bucket: str, registry: BotRegistry | None = None
 ) -> list[TranscriptOutcome]:
-    """React to new objects under `transcripts/`: transcribe audio, mine each bot's transcripts once."""
+    """React to new objects under `transcripts/`: transcribe audio, mine each bot's transcripts once.
+
+    A key whose work failed (S3 or Transcribe refused) comes back as "failed", so that its event can be
+    retried, while the other bots' drafts are written all the same.
+    """
     outcomes: list[TranscriptOutcome] = []
-    mined: dict[str, str] = {}
+    mined: dict[str, TranscriptOutcome] = {}  # bot → the outcome of mining its folder
     for key in keys:
         bot_id = bot_of_transcript_key(key)
         if bot_id is None:
             outcomes.append(TranscriptOutcome(key, "ignored", "not under transcripts/<bot_id>/"))
         elif is_audio_file(key):
-            outcomes.append(TranscriptOutcome(key, "transcribing", start_transcription(transcribe, bucket, key) or ""))
+            try:
+                job = start_transcription(transcribe, bucket, key) or ""
+            except Exception as exc:  # reported per key, and the event is retried
+                outcomes.append(TranscriptOutcome(key, "failed", f"starting the Transcribe job: {exc}"))
+            else:
+                outcomes.append(TranscriptOutcome(key, "transcribing", job))
         elif is_transcript_file(key):
             if bot_id not in mined:
-                mined[bot_id], _ = mine_bucket(s3, bucket, bot_id, language=_language(registry, bot_id))
-            outcomes.append(TranscriptOutcome(key, "mined", mined[bot_id]))
+                mined[bot_id] = _mine(s3, bucket, bot_id, _language(registry, bot_id))
+            outcomes.append(TranscriptOutcome(key, mined[bot_id].action, mined[bot_id].detail))
         else:
             outcomes.append(TranscriptOutcome(key, "ignored", "neither audio nor a transcript"))
     return outcomes
+
+
+def _mine(s3: Any, bucket: str, bot_id: str, language: Language) -> TranscriptOutcome:
+    """The bot's whole folder mined into today's draft (one outcome for all its keys)."""
+    try:
+        draft, _ = mine_bucket(s3, bucket, bot_id, language=language)
+    except Exception as exc:  # reported per key, and the event is retried
+        return TranscriptOutcome("", "failed", f"mining transcripts/{bot_id}/: {exc}")
+    return TranscriptOutcome("", "mined", draft)
 
 
 def weekly_reports(
