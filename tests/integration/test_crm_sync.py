@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -150,6 +151,15 @@ class CrmBot:
         contact = self.store.get_contact(self.bot_id, contact_id)
         return int(contact.crm_lead_id) if contact and contact.crm_lead_id else None
 
+    def with_lead(self, contact_id: str, *lines: tuple[Role, str]) -> int:
+        """A contact who said `lines`, whose lead.ready has been through crm_sync: its lead id."""
+        self.customer(contact_id, *lines)
+        send(self.stack, self.lead_ready(contact_id))
+        drain(self.stack)
+        lead_id = self.lead_id(contact_id)
+        assert lead_id is not None
+        return lead_id
+
 
 def send(stack: LocalStack, *events: Escalation | LeadReady | TranscriptUpdated) -> None:
     for event in events:
@@ -205,7 +215,8 @@ def test_a_lead_ready_yields_one_lead_with_its_contact_and_a_transcript_note(
     assert lines[1].endswith("Customer: Do you have <b>gel</b> nails & pedicure?")
     assert lines[2].endswith("Bot: Yes, gel nails cost 600 UAH.")
     assert lines[3].endswith("Customer: My number is +380 67 123 45 67")
-    assert lines[-1].startswith(f"Full transcript: {stack.api_url}/history/")
+    assert lines[-2].startswith(f"Full transcript: {stack.api_url}/history/")
+    assert re.fullmatch(r"faqbot #[0-9a-f]{12}", lines[-1])  # the chunk's reference, how a retry finds it
     assert_kommo_was_respected(kommo)
 
 
@@ -265,11 +276,7 @@ def test_a_known_contact_whose_leads_are_closed_gets_a_new_lead_on_the_same_cont
 def test_later_messages_are_appended_as_new_notes_never_repeated(stack: LocalStack, kommo: FakeKommo) -> None:
     # given: a lead with the first part of the conversation as its note
     bot = CrmBot.kommo(stack, kommo)
-    bot.customer("ig-400", (Role.CUSTOMER, "First question"), (Role.BOT, "First answer"))
-    send(stack, bot.lead_ready("ig-400"))
-    drain(stack)
-    lead_id = bot.lead_id("ig-400")
-    assert lead_id is not None
+    lead_id = bot.with_lead("ig-400", (Role.CUSTOMER, "First question"), (Role.BOT, "First answer"))
 
     # when: the conversation grows, and the transcript event is delivered twice; then once more with nothing new
     bot.store.append_messages(
@@ -292,16 +299,39 @@ def test_later_messages_are_appended_as_new_notes_never_repeated(stack: LocalSta
     assert_kommo_was_respected(kommo)
 
 
+def test_a_note_kommo_wrote_before_answering_500_is_found_on_the_retry_not_written_twice(
+    stack: LocalStack, kommo: FakeKommo
+) -> None:
+    # given: a lead with its first note, and a new message
+    bot = CrmBot.kommo(stack, kommo)
+    lead_id = bot.with_lead("ig-410", (Role.CUSTOMER, "First question"))
+    bot.store.append_messages(
+        bot.bot_id, "ig-410", [StoredMessage(at=datetime.now(UTC), role=Role.CUSTOMER, text="Second question")]
+    )
+    # and: Kommo will write the next note, then answer 500 (a server failing after its commit)
+    kommo.fail_after_acting[f"POST /api/v4/leads/{lead_id}/notes"] = 1
+
+    # when
+    send(stack, bot.transcript_updated("ig-410"))
+    drain(stack)
+
+    # then: the retry read the lead's notes back, found the one Kommo kept, and posted nothing more
+    assert kommo.fail_after_acting[f"POST /api/v4/leads/{lead_id}/notes"] == 0
+    notes = [note.text for note in kommo.notes_on(lead_id)]
+    assert len(notes) == 2 and "Second question" in notes[1] and "First question" not in notes[1]
+    refs = [note.splitlines()[-1] for note in notes]
+    assert all(ref.startswith("faqbot #") for ref in refs) and refs[0] != refs[1]
+    assert kommo.calls("GET", f"/api/v4/leads/{lead_id}/notes") == 1
+    assert_kommo_was_respected(kommo)
+
+
 def test_an_escalation_creates_one_task_and_moves_the_lead_to_the_handoff_stage(
     stack: LocalStack, kommo: FakeKommo
 ) -> None:
     # given: a customer with a lead in the first stage
     bot = CrmBot.kommo(stack, kommo)
-    bot.customer("ig-500", (Role.CUSTOMER, "Can I pay by card?"))
-    send(stack, bot.lead_ready("ig-500"))
-    drain(stack)
-    lead_id = bot.lead_id("ig-500")
-    assert lead_id is not None and kommo.leads[lead_id].status_id == NEW_STAGE
+    lead_id = bot.with_lead("ig-500", (Role.CUSTOMER, "Can I pay by card?"))
+    assert kommo.leads[lead_id].status_id == NEW_STAGE
     escalation = bot.escalation("ig-500", question="Can I pay <by> card & cash?")
     before = time.time()
 

@@ -6,7 +6,7 @@ finds nothing is `204` with no body; errors are `application/problem+json` (`tit
 `status`, `detail`, plus `validation-errors` on 400). Implemented: contacts search
 (`GET /api/v4/contacts?query=&with=leads`), `GET /api/v4/leads?filter[id][]=`, `POST
 /api/v4/leads/complex`, `PATCH /api/v4/leads` and `/api/v4/leads/{id}`, `POST /api/v4/tasks`,
-`POST /api/v4/leads/{id}/notes`, `GET /api/v4/leads/pipelines`.
+`POST /api/v4/leads/{id}/notes`, `GET /api/v4/leads/{id}/notes`, `GET /api/v4/leads/pipelines`.
 
 Like Kommo it enforces 7 requests/s per account: an eighth request within one second is answered
 429 and recorded in `rate_violations` (tests assert there are none). A wrong token is 401.
@@ -89,6 +89,7 @@ class Note:
     lead_id: int
     note_type: str
     text: str
+    updated_at: int = field(default_factory=lambda: int(time.time()))
 
 
 class _Invalid(Exception):
@@ -218,6 +219,8 @@ class FakeKommo(FakeHttpServer):
             return self._add_tasks(_array(request))
         if method == "POST" and (match := _LEAD_NOTES.match(path)):
             return self._add_notes(int(match.group(1)), _array(request))
+        if method == "GET" and (match := _LEAD_NOTES.match(path)):
+            return self._list_notes(int(match.group(1)), request)
         return _problem(404, "Not Found", f"No route for {method} {path}")
 
     # ---- contacts and leads -----------------------------------------------------------------------------
@@ -444,6 +447,25 @@ class FakeKommo(FakeHttpServer):
             self.tasks.append(task)
             created.append({"id": task.id, "request_id": str(items[i].get("request_id", i))})
         return _hal({"_embedded": {"tasks": created}})
+
+    def _list_notes(self, lead_id: int, request: FakeRequest) -> FakeResponse:
+        """`GET /api/v4/leads/{id}/notes`: `filter[note_type]`, `filter[updated_at][from]`, `limit`; 204 if none."""
+        if lead_id not in self.leads:
+            return _problem(404, "Not Found", f"Lead {lead_id} not found")
+        types = set(request.args("filter[note_type]")) or set(_NOTE_TYPES)
+        since = int((request.args("filter[updated_at][from]") or ["0"])[0])
+        limit = int((request.args("limit") or ["50"])[0])
+        if not 1 <= limit <= 250:
+            raise _Invalid("limit", "This value should be between 1 and 250.")
+        notes = [n for n in self.notes_on(lead_id) if n.note_type in types and n.updated_at >= since][:limit]
+        if not notes:
+            return FakeResponse(204)
+        items = [
+            {"id": n.id, "entity_id": lead_id, "note_type": n.note_type, "updated_at": n.updated_at}
+            | {"params": {"text": n.text}}
+            for n in notes
+        ]
+        return _hal({"_embedded": {"notes": items}})
 
     def _add_notes(self, lead_id: int, items: list[Any]) -> FakeResponse:
         if lead_id not in self.leads:

@@ -15,7 +15,8 @@ itself, which the webhook pays on every message. The transcript lines can also g
 `WriteBatch` (the webhook's: one BatchWriteItem shared with its idempotency record).
 
 Users: the webhook (everything), notify and the Telegram "Resume" button (`get_contact`, `resume`),
-crm_sync (`get_contact`, `messages`, `set_crm_lead_id`, `set_crm_note_cursor`), history_page (`messages`).
+crm_sync (`get_contact`, `messages`, `set_crm_lead_id`, `set_crm_note_cursor`, `set_crm_note_attempt`),
+history_page (`messages`).
 """
 
 from __future__ import annotations
@@ -141,6 +142,9 @@ class Contact(BaseModel):
     lead_sent_at: datetime | None = None
     crm_lead_id: str | None = None
     crm_note_cursor: str | None = Field(default=None, description="sk of the last message crm_sync put in a note")
+    crm_note_attempt: str | None = Field(
+        default=None, description="the note crm_sync last started to deliver: '<target>|<cursor>|<epoch seconds>'"
+    )
     pending_clarify: PendingClarify | None = None
     message_count: int = 0
     first_seen_at: datetime | None = None
@@ -459,6 +463,15 @@ class ConversationStore:
             contact_id,
             UpdateExpression="SET crm_note_cursor = :c",
             ExpressionAttributeValues=_attribute_values({":c": cursor}),
+        )
+
+    def set_crm_note_attempt(self, bot_id: str, contact_id: str, attempt: str) -> None:
+        """crm_sync is about to deliver a note: on a retry it can tell whether one may already be in the CRM."""
+        self._update_profile(
+            bot_id,
+            contact_id,
+            UpdateExpression="SET crm_note_attempt = :a",
+            ExpressionAttributeValues=_attribute_values({":a": attempt}),
         )
 
     def claim_transcript_event(self, bot_id: str, contact_id: str, *, window_seconds: int) -> bool:
@@ -819,6 +832,7 @@ def _contact_from_item(item: Mapping[str, Any]) -> Contact:
         lead_sent_at=_parse_time(item.get("lead_sent_at")),
         crm_lead_id=item.get("crm_lead_id"),
         crm_note_cursor=item.get("crm_note_cursor"),
+        crm_note_attempt=item.get("crm_note_attempt"),
         pending_clarify=PendingClarify.model_validate_json(pending) if pending else None,
         message_count=int(item.get("message_count", 0)),
         first_seen_at=_parse_time(item.get("first_seen_at")),

@@ -41,7 +41,7 @@ from faqbot.crm.adapter import (
     CrmResult,
     CrmTransientError,
 )
-from faqbot.crm.transcript import format_note
+from faqbot.crm.transcript import NoteDelivery, format_note
 from faqbot.events import Escalation, LeadReady, TranscriptUpdated
 from faqbot.telegram.messages import CHANNEL_NAMES, labels
 
@@ -55,6 +55,9 @@ RETRY_PAUSE_SECONDS = 0.5
 FOLLOW_UP_TASK_TYPE = 1
 MAX_REQUEST_ID_CHARS = 100
 MAX_TASK_QUESTION_CHARS = 500
+NOTE_REF_PREFIX = "faqbot #"  # a note's last line: the chunk's reference, how a retry finds a copy Kommo kept
+NOTES_PAGE = 100  # notes read back on a retry: the ones changed since the failed try
+NOTE_CLOCK_SKEW_SECONDS = 300  # our clock against Kommo's, when looking back for a kept note
 _IDEMPOTENT_METHODS = ("GET", "PATCH")
 _NOT_PROCESSED_STATUSES = (502, 503)  # answered by the gateway: the request never reached Kommo
 
@@ -164,6 +167,18 @@ class KommoPipeline(BaseModel):
     statuses: tuple[KommoStatus, ...] = Field(default=())
 
 
+class KommoNote(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: int
+    note_type: str | None = None
+    params: dict[str, Any] = {}
+
+    @property
+    def text(self) -> str:
+        return str(self.params.get("text") or "")
+
+
 class CreatedLead(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -223,6 +238,16 @@ class KommoClient:
 
     def update_leads(self, payload: list[dict[str, Any]]) -> None:
         self._request("PATCH", "/api/v4/leads", json=payload)
+
+    def lead_notes(self, lead_id: int, *, updated_since: int) -> list[KommoNote]:
+        """The lead's text notes changed since `updated_since` (epoch seconds); one page, enough for a retry."""
+        params = [
+            ("filter[note_type]", "common"),
+            ("filter[updated_at][from]", str(updated_since)),
+            ("limit", str(NOTES_PAGE)),
+        ]
+        body = self._request("GET", f"/api/v4/leads/{lead_id}/notes", params=params)
+        return [KommoNote.model_validate(item) for item in _embedded(body, "notes")]
 
     def add_lead_notes(self, lead_id: int, payload: list[dict[str, Any]]) -> list[int]:
         body = self._request("POST", f"/api/v4/leads/{lead_id}/notes", json=payload)
@@ -642,8 +667,14 @@ class KommoCrm:
             return 0
         transcript_url = self._context.links.for_contact(bot, contact_id)
 
-        def deliver(messages: Sequence[StoredMessage]) -> dict[str, Any]:
-            text = format_note(bot, messages, transcript_url=transcript_url)
+        def deliver(messages: Sequence[StoredMessage], delivery: NoteDelivery) -> dict[str, Any]:
+            text = f"{format_note(bot, messages, transcript_url=transcript_url)}\n{NOTE_REF_PREFIX}{delivery.ref}"
+            if delivery.retry_since is not None:  # the last try may have been written before it failed
+                since = int(delivery.retry_since.timestamp()) - NOTE_CLOCK_SKEW_SECONDS
+                notes = self._client.lead_notes(lead_id, updated_since=since)
+                kept = [note.id for note in notes if note.text.rstrip().endswith(f"{NOTE_REF_PREFIX}{delivery.ref}")]
+                if kept:
+                    return {"note_ids": kept[:1]}
             return {"note_ids": self._client.add_lead_notes(lead_id, note_payload(text))}
 
         return self._context.transcripts.sync(bot, contact_id, target=f"kommo:lead:{lead_id}", deliver=deliver).chunks

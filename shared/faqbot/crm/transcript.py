@@ -6,13 +6,21 @@ moves the cursor. The delivery runs under `Once` keyed on (contact, lead, cursor
 cursor could not be saved after the note went out, the retry finds the stored result and saves
 the cursor instead of posting the same messages again. Long conversations go in chunks, each
 its own step.
+
+A delivery that failed leaves no result, yet the CRM may have acted on it (a 500 or a timeout
+after its commit). So each chunk carries a reference (`NoteDelivery.ref`), and
+`Contact.crm_note_attempt` records when a chunk was last started: when the same chunk is started
+again, the adapter hears since when a copy may already be there (`NoteDelivery.retry_since`) and
+can look before posting.
 """
 
 from __future__ import annotations
 
+import hashlib
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from faqbot.config import BotConfig, Language
@@ -25,7 +33,17 @@ MAX_CHUNKS_PER_EVENT = 20  # 2,000 messages; the rest waits for the next event
 MAX_NOTE_CHARS = 8000
 MAX_MESSAGE_CHARS = 1000
 
-Deliver = Callable[[Sequence[StoredMessage]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class NoteDelivery:
+    """One chunk on its way to the CRM."""
+
+    ref: str  # stable for the chunk (contact, target, cursor), to find a copy the CRM kept
+    retry_since: datetime | None = None  # set when this chunk was started before and not confirmed
+
+
+Deliver = Callable[[Sequence[StoredMessage], NoteDelivery], dict[str, Any]]
 
 _ROLE_LABELS: dict[Language, dict[Role, str]] = {
     Language.UK: {Role.CUSTOMER: "Клієнт", Role.BOT: "Бот", Role.MANAGER: "Менеджер", Role.SYSTEM: "Подія"},
@@ -47,21 +65,27 @@ class TranscriptSyncResult:
 
 
 class TranscriptSync:
-    def __init__(self, store: ConversationStore, once: Once) -> None:
+    def __init__(self, store: ConversationStore, once: Once, *, clock: Callable[[], float] = time.time) -> None:
         self._store = store
         self._once = once
+        self._clock = clock
 
     def sync(self, bot: BotConfig, contact_id: str, *, target: str, deliver: Deliver) -> TranscriptSyncResult:
         """Deliver every message after the contact's cursor to `target` (e.g. "kommo:lead:123")."""
         contact = self._store.get_contact(bot.bot_id, contact_id)
         cursor = contact.crm_note_cursor if contact else None
+        attempt = contact.crm_note_attempt if contact else None
         chunks = delivered = 0
         for _ in range(MAX_CHUNKS_PER_EVENT):
             messages = self._store.messages(bot.bot_id, contact_id, after=cursor, limit=MAX_MESSAGES_PER_CHUNK)
             if not messages:
                 break
             key = {"bot_id": bot.bot_id, "contact_id": contact_id, "target": target, "after": cursor or ""}
-            result = self._once.run(key, _delivery(deliver, messages))
+            chunk = f"{target}|{cursor or ''}"
+            delivery = NoteDelivery(ref=_ref(bot.bot_id, contact_id, chunk), retry_since=_started(attempt, chunk))
+            attempt = f"{chunk}|{int(self._clock())}"
+            self._store.set_crm_note_attempt(bot.bot_id, contact_id, attempt)
+            result = self._once.run(key, _delivery(deliver, messages, delivery))
             cursor = str(result["upto"])
             self._store.set_crm_note_cursor(bot.bot_id, contact_id, cursor)
             chunks += 1
@@ -71,11 +95,25 @@ class TranscriptSync:
         return TranscriptSyncResult(chunks=chunks, messages=delivered, cursor=cursor)
 
 
-def _delivery(deliver: Deliver, batch: Sequence[StoredMessage]) -> Callable[[], dict[str, Any]]:
+def _delivery(deliver: Deliver, batch: Sequence[StoredMessage], delivery: NoteDelivery) -> Callable[[], dict[str, Any]]:
     def run() -> dict[str, Any]:
-        return {**deliver(batch), "upto": batch[-1].sk, "n": len(batch)}
+        return {**deliver(batch, delivery), "upto": batch[-1].sk, "n": len(batch)}
 
     return run
+
+
+def _ref(bot_id: str, contact_id: str, chunk: str) -> str:
+    return hashlib.sha256(f"{bot_id}|{contact_id}|{chunk}".encode()).hexdigest()[:12]
+
+
+def _started(attempt: str | None, chunk: str) -> datetime | None:
+    """When `chunk` was last started, if the recorded attempt is this chunk's."""
+    if not attempt or not attempt.startswith(chunk + "|"):
+        return None
+    try:
+        return datetime.fromtimestamp(int(attempt.rsplit("|", 1)[1]), UTC)
+    except ValueError:
+        return None
 
 
 def format_note(bot: BotConfig, messages: Sequence[StoredMessage], *, transcript_url: str | None) -> str:

@@ -36,7 +36,7 @@ import httpx
 from faqbot.config import BotConfig
 from faqbot.conversation.store import StoredMessage
 from faqbot.crm.adapter import CrmContext, CrmPermanentError, CrmRateLimited, CrmResult, CrmTransientError
-from faqbot.crm.transcript import message_payload
+from faqbot.crm.transcript import NoteDelivery, message_payload
 from faqbot.events import Escalation, LeadReady, TranscriptUpdated
 
 SIGNATURE_HEADER = "X-Faqbot-Signature"
@@ -183,8 +183,9 @@ class WebhookCrm:
     def _sync_transcript(self, bot: BotConfig, event: LeadReady | Escalation | TranscriptUpdated) -> int:
         base = self._envelope(bot, event)
 
-        def deliver(messages: Sequence[StoredMessage]) -> dict[str, Any]:
-            # One POST per chunk; its own event id (the source event's id + the first message) for deduplication.
+        def deliver(messages: Sequence[StoredMessage], delivery: NoteDelivery) -> dict[str, Any]:
+            # One POST per chunk; its own event id (the source event's id + the first message) for deduplication:
+            # a receiver that kept a POST we took for failed drops the retry by that id.
             payload = {
                 **base,
                 "type": "transcript.updated",
