@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path, PurePosixPath
@@ -30,6 +31,7 @@ from faqbot.mining.transcripts import (
 TRANSCRIPTS_PREFIX = "transcripts/"
 TRANSCRIBE_LANGUAGES = ("uk-UA", "ru-RU", "en-US")
 MAX_SPEAKERS = 2  # a phone call: the customer and the manager
+READ_WORKERS = 10  # S3 reads in flight while reading a bot's folder (botocore's default connection pool)
 
 
 @dataclass(frozen=True)
@@ -68,10 +70,12 @@ def mine_bucket(
     """Mine every transcript under `transcripts/<bot_id>/` and write the draft; returns its key and the result."""
     transcripts: list[Transcript] = []
     skipped: list[str] = []
-    for key in _keys(s3, bucket, transcripts_prefix(bot_id)):
-        if not is_transcript_file(key) or _is_transcribe_metadata(key):
-            continue
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    keys = [
+        key
+        for key in _keys(s3, bucket, transcripts_prefix(bot_id))
+        if is_transcript_file(key) and not _is_transcribe_metadata(key)
+    ]
+    for key, body in zip(keys, _read_objects(s3, bucket, keys), strict=True):
         try:
             transcripts.append(parse_transcript(body, PurePosixPath(key).name))
         except UnreadableTranscript:
@@ -118,6 +122,18 @@ def start_transcription(transcribe: Any, bucket: str, key: str) -> str | None:
 def _is_transcribe_metadata(key: str) -> bool:
     """Transcribe writes `.write_access_check_file.temp` and similar beside its output."""
     return PurePosixPath(key).name.startswith(".")
+
+
+def _read_objects(s3: Any, bucket: str, keys: Sequence[str]) -> list[bytes]:
+    """The objects' bodies, in order, `READ_WORKERS` requests at a time: reading a folder of a few thousand
+    calls one by one would spend the function's whole timeout waiting on S3."""
+
+    def read(key: str) -> bytes:
+        body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        return body
+
+    with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
+        return list(pool.map(read, keys))
 
 
 def _keys(s3: Any, bucket: str, prefix: str) -> Sequence[str]:
