@@ -218,9 +218,11 @@ def test_crm_ids_are_stored_on_the_contact(store: ConversationStore) -> None:
     store.update_contact("demo", "42")
     store.set_crm_lead_id("demo", "42", "31337")
     store.set_crm_note_cursor("demo", "42", "msg#2026-11-25T10:00:00.000000Z#000001")
+    store.set_crm_note_attempt("demo", "42", "kommo:lead:31337|msg#2026-11-25T10:00:00.000000Z#000001|1795600800")
     contact = store.get_contact("demo", "42")
     assert contact is not None and contact.crm_lead_id == "31337"
     assert contact.crm_note_cursor == "msg#2026-11-25T10:00:00.000000Z#000001"
+    assert contact.crm_note_attempt == "kommo:lead:31337|msg#2026-11-25T10:00:00.000000Z#000001|1795600800"
 
 
 # ---- the webhook's write batch ---------------------------------------------------------------------------------
