@@ -49,6 +49,30 @@ def test_plain_text_with_role_labels_keeps_the_customers_turns() -> None:
     assert transcript.utterances[1].text == "Добрий день. Скільки коштує стрижка для шпіца?"
 
 
+def test_a_side_labelled_with_a_word_no_list_knows_is_a_speaker_all_the_same() -> None:
+    # given: "Приёмщик" beside "Клиент"; and a chat export where both sides go by their names
+    receptionist = (
+        "Приёмщик: Да, слушаю.\nКлиент: Сколько берёте за замену масла?\n"
+        "Приёмщик: Триста пятьдесят. Какая машина?\nКлиент: Шкода."
+    )
+    names = (
+        "Ирина: СТО АвтоМайстер, добрый день, чем могу помочь?\nИгорь: Здравствуйте, вы в субботу работаете?\n"
+        "Ирина: Да, до восьми.\nИгорь: А где вы находитесь?\nИрина: Клочковская, 190."
+    )
+    # and: a word before a colon once, inside a customer's turn, is no speaker
+    once = "Менеджер: Слушаю.\nКлиент: Вопрос такой:\nВопрос: сколько стоит?\nМенеджер: 300."
+
+    # when
+    questions = [q.text for q in extract_questions(parse_transcript(receptionist, "call.txt"))]
+    roles = [(u.speaker, u.role) for u in parse_transcript(names, "chat.txt").utterances]
+    turns = parse_transcript(once, "call.txt").utterances
+
+    # then: the agent's "Какая машина?" is not taken for the customer's
+    assert questions == ["Сколько берёте за замену масла?"]
+    assert roles == [("Ирина", Role.AGENT), ("Игорь", Role.CUSTOMER)] * 2 + [("Ирина", Role.AGENT)]
+    assert [u.role for u in turns] == [Role.AGENT, Role.CUSTOMER, Role.AGENT]
+
+
 def test_each_question_carries_the_agents_reply_when_the_speakers_are_known() -> None:
     # given: two questions in one turn, then a question the call ends on
     text = (

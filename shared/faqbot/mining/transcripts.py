@@ -164,6 +164,10 @@ _NEUTRAL_LABEL = re.compile(
     r"^(?:speaker|спикер|спікер|говорящий|говорящая|мовець|голос|voice|участник|учасник|spk|ch)[\s_-]*\d+$"
     r"|^[a-zа-яіїєґ]$|^spk_\d+$",
 )
+# A word before a colon that no role word names is a speaker when it opens this many lines ...
+RECURRING_LABEL_MIN = 2
+RECURRING_LABEL_CHARS = 20
+RECURRING_LABEL_SHARE = 0.6  # ... and the speaker labels then open this share of the lines
 _TIMESTAMP = r"(?:\[?\(?\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?\]?\)?\s*)"
 # "Клиент: текст", "[00:01:02] Менеджер Олена — текст", "Speaker 1: текст"
 _LABELLED_LINE = re.compile(rf"^\s*{_TIMESTAMP}?(?P<label>[^\W\d_][\w .'’()-]{{0,30}}?)\s*[:—–]\s*(?P<text>.*)$")
@@ -191,10 +195,13 @@ def parse_text(text: str, call: str, source: str = "") -> Transcript:
     """
     lines = [line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     lines = [line for line in lines if line]
+    speakers = _recurring_labels(lines)
     parsed: list[tuple[str | None, Role | None, str]] = []
     for line in lines:
         match = _LABELLED_LINE.match(line)
         role = _label_role(match.group("label")) if match else None
+        if match and role is None and _label_key(match.group("label")) in speakers:
+            role = Role.UNKNOWN  # "Приёмщик:", "Ирина:": a speaker whose role the words said will tell
         if match and role is not None:
             parsed.append((match.group("label").strip(), role, match.group("text").strip()))
         else:
@@ -214,6 +221,28 @@ def parse_text(text: str, call: str, source: str = "") -> Transcript:
         if len(utterances) >= 4:
             utterances = [replace(u, speaker="A" if i % 2 == 0 else "B") for i, u in enumerate(utterances)]
     return Transcript(call=call, source=source or f"{call}.txt", utterances=tuple(u for u in utterances if u.text))
+
+
+def _recurring_labels(lines: Sequence[str]) -> set[str]:
+    """Labels no role word names ("Приёмщик:", "Ирина:"), taken as speakers when they open several lines and,
+    with the labels we know, open most of them: a writer's own name for a side, not a word before a colon."""
+    counts: dict[str, int] = {}
+    known = 0
+    for line in lines:
+        match = _LABELLED_LINE.match(line)
+        if not match:
+            continue
+        if _label_role(match.group("label")) is not None:
+            known += 1
+        elif len(key := _label_key(match.group("label"))) <= RECURRING_LABEL_CHARS and " " not in key.strip():
+            counts[key] = counts.get(key, 0) + 1
+    recurring = {key for key, count in counts.items() if count >= RECURRING_LABEL_MIN}
+    covered = known + sum(counts[key] for key in recurring)
+    return recurring if recurring and covered >= RECURRING_LABEL_SHARE * len(lines) else set()
+
+
+def _label_key(label: str) -> str:
+    return " ".join(label.casefold().split())
 
 
 def _strip_dialogue_dash(line: str) -> str:
