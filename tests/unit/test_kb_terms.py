@@ -57,6 +57,15 @@ def test_price_words_of_every_language_meet_on_one_concept(word: str) -> None:
     assert _keys(word, "uk") == ["#price"]
 
 
+@pytest.mark.parametrize(
+    "text", ["Вы в воскресенье открыты?", "Во сколько открываетесь?", "Ви відчинені в неділю?", "Are you open?"]
+)
+def test_being_open_is_working_hours_in_every_language(text: str) -> None:
+    # "open" already was; a business that "открывается" / "відчинена" works then. "Открыть счёт" is not it.
+    assert "#work" in {t.key for t in text_terms(text)}
+    assert "#work" not in {t.key for t in text_terms("Как открыть счёт?")}
+
+
 def test_bring_your_own_is_one_term_in_every_language() -> None:
     # "свой" / "свій" / "own" are no function words: "со своими запчастями" is a question of its own
     keys = [

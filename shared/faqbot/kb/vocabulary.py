@@ -112,7 +112,10 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "parking": _w("парковка паркинг припарковаться паркування припаркуватися parking"),
     "car": _w("машина автомобиль авто автомобіль car"),
     "schedule": _w("график расписание режим графік розклад schedule timetable"),
-    "work": _w("работать работа працювати робота work open"),
+    # A business that "opens" works then; the transitive "открыть счёт / відкрити рахунок" is left out.
+    "work": _w(
+        "работать работа працювати робота work open открытый открываться відкритий відкриватися відчинений відчинятися"
+    ),
     "holiday": _w("праздник праздничный свято святковий holiday holidays"),
     "weekend": _w("выходной вихідний weekend"),
     "weekday": _w("будний будень робочий weekday"),
