@@ -30,7 +30,7 @@ from faqbot.mining.pipeline import TRANSCRIPTS_PREFIX
 from faqbot.notify.links import TranscriptLinks
 from faqbot.semantic.ingest import SemanticIngest
 from faqbot.settings import IngestSettings, ingest_settings
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 logger = Logger(service="kb_ingest")
 metrics = Metrics(namespace="faqbot", service="kb_ingest")
@@ -130,15 +130,21 @@ def is_queue_event(event: dict[str, Any]) -> bool:
 def transcript_batch(event: dict[str, Any], registry: BotRegistry) -> dict[str, Any]:
     """TranscriptQueue's batch: every bot it names is mined once; the messages of what failed come back."""
     messages: dict[tuple[str, str], list[str]] = {}  # (bucket, key) → the ids of the messages that named it
+    failed: set[str] = set()
     for record in parse(event=event, model=SqsModel).Records:
-        for s3_record in S3Notification.model_validate_json(str(record.body)).Records:
+        try:
+            notification = S3Notification.model_validate_json(str(record.body))
+        except ValidationError as exc:  # not S3's notification: it goes to the dead-letter queue, the rest on
+            logger.error("not an S3 notification", extra={"message_id": record.messageId, "error": str(exc)})
+            failed.add(record.messageId)
+            continue
+        for s3_record in notification.Records:
             where = (s3_record.s3.bucket.name, unquote_plus(s3_record.s3.object.key))  # S3 URL-encodes keys
             messages.setdefault(where, []).append(record.messageId)
     by_bucket: dict[str, list[str]] = {}
     for bucket, key in messages:
         by_bucket.setdefault(bucket, []).append(key)
     results: list[dict[str, Any]] = []
-    failed: set[str] = set()
     for bucket, keys in by_bucket.items():
         for result in mine_transcripts(bucket, keys, registry):
             results.append(result)

@@ -126,12 +126,15 @@ def test_a_batch_of_transcripts_is_mined_once_and_a_failure_comes_back_alone(emu
     body = json.loads(lost["body"])
     body["Records"][0]["s3"]["bucket"]["name"] = "no-such-bucket"
     lost.update(messageId="lost-message", body=json.dumps(body))
-    event["Records"].append(lost)
+    # and: a fourth whose body is no S3 notification at all
+    garbled = json.loads(json.dumps(event["Records"][0]))
+    garbled.update(messageId="garbled-message", body='{"Records": [{"s3": "?"}]}')
+    event["Records"] += [lost, garbled]
 
     # when
     response = invoke("kb_ingest", event)
 
-    # then: the demo bot's draft was written once for both calls; only the lost message comes back
+    # then: the demo bot's draft was written once for both calls; only the lost and garbled messages come back
     draft = f"drafts/demo/faq-draft-{date.today().isoformat()}.xlsx"
     assert [(r["key"], r["status"]) for r in response["results"]] == [
         ("transcripts/demo/2026-11/call01.txt", "mined"),
@@ -139,7 +142,7 @@ def test_a_batch_of_transcripts_is_mined_once_and_a_failure_comes_back_alone(emu
         ("transcripts/demo/2026-11/call01.txt", "failed"),
     ]
     assert len(s3.list_object_versions(Bucket=bucket, Prefix=draft)["Versions"]) == 1
-    assert response["batchItemFailures"] == [{"itemIdentifier": "lost-message"}]
+    assert response["batchItemFailures"] == [{"itemIdentifier": "garbled-message"}, {"itemIdentifier": "lost-message"}]
 
 
 def test_a_recording_starts_a_transcribe_job_whose_output_is_mined_in_turn(
