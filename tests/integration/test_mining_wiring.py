@@ -22,7 +22,7 @@ from faqbot.conversation.store import ConversationStore, EventKind, Role, Stored
 from faqbot.history.links import SigningKeys, TokenPurpose, verify_token
 from faqbot.kb.models import KbEntry
 from faqbot.kb.store import KnowledgeBaseStore
-from faqbot.local.delivery import S3EventPoller, SqsPoller
+from faqbot.local.delivery import start_pollers, stop_pollers
 from faqbot.secrets import SecretStore
 from support.local_aws import LocalAws
 from support.waiting import wait_until
@@ -55,30 +55,11 @@ class MiningEvents:
 
 @pytest.fixture
 def mining_events(emulator: LocalAws, invoke: Any) -> Iterator[MiningEvents]:
-    """The template's S3 event sources and kb_ingest's TranscriptQueue, delivering to the real handlers."""
+    """The template's event sources (TranscriptQueue included), delivering to the real handlers as `faqbot run` does."""
     events = MiningEvents(lambda function, event: invoke(function, event))
-    sources = [s for fn in emulator.resources.functions.values() for s in fn.s3_sources]
-    pollers: list[S3EventPoller | SqsPoller] = [
-        S3EventPoller(
-            sources,
-            emulator.resources,
-            emulator.client("s3"),
-            emulator.client("sqs"),
-            events,
-            echo=lambda _: None,
-            retry_delay_seconds=0.05,
-        )
-    ]
-    for source in emulator.resources.function("kb_ingest").sqs_sources:
-        queue = emulator.resources[source.queue]
-        pollers.append(SqsPoller(source, queue, emulator.client("sqs"), events, echo=lambda _: None))
-    for poller in pollers:
-        poller.start()
+    pollers = start_pollers(emulator.resources, emulator.client, events, echo=lambda _: None)
     yield events
-    for poller in pollers:
-        poller.stop()
-    for poller in pollers:
-        poller.join(10)
+    stop_pollers(pollers)
 
 
 def _sheet(emulator: LocalAws, key: str) -> Any:
