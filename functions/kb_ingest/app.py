@@ -26,7 +26,6 @@ from faqbot.kb.ingest import SkippedUpload, ingest_object, limits_from_settings
 from faqbot.kb.store import KnowledgeBaseStore
 from faqbot.kb.sync import KbSync, is_sync_event
 from faqbot.mining.jobs import is_weekly_report_event, on_transcript_objects, weekly_reports
-from faqbot.mining.pipeline import TRANSCRIPTS_PREFIX
 from faqbot.notify.links import TranscriptLinks
 from faqbot.semantic.ingest import SemanticIngest
 from faqbot.settings import IngestSettings, ingest_settings
@@ -53,14 +52,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     store, registry, s3 = KnowledgeBaseStore(table), BotRegistry(table), aws.client("s3")
     semantic = SemanticIngest.for_table(table)  # embeds only for bots that enable the semantic tier
     results = []
-    transcripts: dict[str, list[str]] = {}  # bucket → keys under transcripts/, mined together below
     for record in parse(event=event, model=S3Model).Records:
         if record.s3.object is None:
             continue  # not an object event (e.g. a test notification)
         bucket, key = record.s3.bucket.name, unquote_plus(record.s3.object.key)  # S3 URL-encodes keys
-        if key.startswith(TRANSCRIPTS_PREFIX):
-            transcripts.setdefault(bucket, []).append(key)
-            continue
         try:
             result = ingest_object(
                 s3,
@@ -91,11 +86,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             },
         )
         results.append({"key": key, "status": status, "report_key": result.report_key})
-    for bucket, keys in transcripts.items():  # a transcript's S3 event sent here directly (`sam local invoke`)
-        mined = mine_transcripts(bucket, keys, registry)
-        if any(result["status"] == "failed" for result in mined):
-            raise RuntimeError(f"transcripts not processed: {mined}")  # Lambda retries the event
-        results.extend(mined)
     return {"results": results}
 
 
